@@ -1,0 +1,3 @@
+from covenant.cli import main
+
+main()

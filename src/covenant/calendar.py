@@ -1,0 +1,133 @@
+"""Business days and the agreement's conventions of time.
+
+Every deadline in a rule file is computed here, and only here, so that the
+conventions of the interpretation memo ("Time") live in one place and are each
+a named setting of the agreement (`agreement.yaml`, key `calendar`):
+
+- which holidays make a day not a business day (`holidays` package calendars:
+  a financial market such as ``USNY``, or a country with a subdivision);
+- whether a deadline that falls on a non-business day rolls to the next one
+  (New York General Construction Law section 25: ``roll: following``);
+- how long regular mail takes to be effective (8(f): five days).
+
+Dates are ``pendulum.Date`` values throughout; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date as _stdlib_date
+from functools import cached_property
+from typing import Literal
+
+import holidays
+import pendulum
+
+Date = pendulum.Date
+RollConvention = Literal["following", "none"]
+
+
+def as_date(value: _stdlib_date | str) -> Date:
+    """Turn a ``datetime.date`` or ``YYYY-MM-DD`` string into a pendulum Date."""
+    if isinstance(value, pendulum.Date):
+        return value
+    if isinstance(value, str):
+        return pendulum.Date.fromisoformat(value)
+    return pendulum.Date(value.year, value.month, value.day)
+
+
+def add_months(start: Date, months: int) -> Date:
+    """Calendar-month addition, clamped to the month's end (2003-01-31 + 1 = 2003-02-28)."""
+    return start.add(months=months)
+
+
+def month_end(day: Date) -> Date:
+    """The last calendar day of ``day``'s month ("end of a month" in the memo)."""
+    return day.end_of("month")
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """A business-day calendar plus the agreement's roll and mail conventions.
+
+    ``market`` names a financial calendar of the ``holidays`` package (``USNY``
+    is the Federal Reserve Bank of New York schedule the memo prescribes);
+    ``country``/``subdivision`` may be given instead for public-holiday
+    calendars. Weekends are never business days.
+    """
+
+    market: str | None = "USNY"
+    country: str | None = None
+    subdivision: str | None = None
+    roll: RollConvention = "following"
+    mail_delay_days: int = 5
+    _cache: dict[Date, bool] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def _holidays(self) -> holidays.HolidayBase:
+        if self.country:
+            return holidays.country_holidays(self.country, subdiv=self.subdivision)
+        return holidays.financial_holidays(self.market or "USNY")
+
+    def describe(self) -> str:
+        """One phrase a lawyer can check: which calendar, which roll."""
+        source = (
+            f"{self.country}{'-' + self.subdivision if self.subdivision else ''} public holidays"
+            if self.country
+            else f"{self.market} banking holidays"
+        )
+        roll = "rolled to the next business day" if self.roll == "following" else "not rolled"
+        return f"business days: Monday to Friday except {source}; deadlines {roll}"
+
+    def is_business_day(self, day: Date) -> bool:
+        known = self._cache.get(day)
+        if known is None:
+            known = day.isoweekday() < 6 and day not in self._holidays
+            self._cache[day] = known
+        return known
+
+    def holiday_name(self, day: Date) -> str | None:
+        """The holiday's name, for explanations ("2003-09-01 is Labor Day")."""
+        name = self._holidays.get(day)
+        return str(name) if name else None
+
+    def rolled(self, day: Date) -> Date:
+        """Apply the roll convention: the next business day on or after ``day``."""
+        if self.roll == "none":
+            return day
+        while not self.is_business_day(day):
+            day = day.add(days=1)
+        return day
+
+    def business_days_after(self, day: Date, count: int) -> Date:
+        """The ``count``-th business day after ``day`` (``day`` itself never counts)."""
+        if count < 0:
+            return self.business_days_before(day, -count)
+        current = day
+        remaining = count
+        while remaining > 0:
+            current = current.add(days=1)
+            if self.is_business_day(current):
+                remaining -= 1
+        return current
+
+    def business_days_before(self, day: Date, count: int) -> Date:
+        """The ``count``-th business day before ``day`` ("at least N business days before")."""
+        current = day
+        remaining = count
+        while remaining > 0:
+            current = current.subtract(days=1)
+            if self.is_business_day(current):
+                remaining -= 1
+        return current
+
+    def days_after(self, day: Date, count: int, *, roll: bool = True) -> Date:
+        """``count`` calendar days after ``day``, then rolled unless told not to."""
+        target = day.add(days=count)
+        return self.rolled(target) if roll else target
+
+    def effective_date(self, day: Date, method: str | None) -> Date:
+        """When a notice or delivery takes effect (8(f)): mail later, others at once."""
+        if method == "mail":
+            return day.add(days=self.mail_delay_days)
+        return day
