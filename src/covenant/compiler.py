@@ -1,0 +1,343 @@
+"""Rule files -> one durable-rules ruleset per agreement form.
+
+The compiler is a row of small passes over the validated rule models:
+
+1. ``_conditions``: a ``where`` mapping -> the engine's ``$and`` terms, joins
+   to the obligation (``same_as``) included;
+2. one function per rule kind -> named engine rules (``sec-report-copies/met/0``)
+   each with a ``Binding`` that tells the evaluator what its firing means;
+3. the agreement's own engine rules (holding, waivers, discharge);
+4. retention: which facts must stay in working memory, and for how long.
+
+Every engine rule that joins a fact to an obligation ends its ``$and`` with
+``{"_c": {"o": "_c"}}``, a term that is always true: durable-rules can crash
+when the last term of such an ``$and`` is false (upstream issue #381).
+Lists of values become one alternative per value only where the core needs it:
+``$or`` of plain terms within one pattern is safe; ``$or`` across patterns is
+never generated (separate engine rules instead).
+
+``compile_form`` is pure: the same rule folder gives the same ruleset, which
+``covenant compile --show`` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from covenant.language import (
+    Agreement,
+    DeriveRule,
+    DutyRule,
+    FactPattern,
+    FactTrigger,
+    FieldTimes,
+    PeriodTrigger,
+    ProhibitionRule,
+    RemedyRule,
+    ReviewRule,
+    Test,
+    describe_reference,
+    scalar_json,
+)
+from covenant.rulefiles import RuleFolder
+
+OBLIGATION = "obligation"
+HOLDER = "holder"
+PERIOD = "period"
+BREACH = "breach"
+INTERNAL_TYPES = frozenset({OBLIGATION, HOLDER, PERIOD, BREACH})
+
+ALWAYS_TRUE = {"_c": {"o": "_c"}}
+
+BindingKind = Literal[
+    "arise",
+    "meet",
+    "extend",
+    "permit",
+    "derive",
+    "grant",
+    "review",
+    "holding_starts",
+    "holding_ends",
+    "waive",
+]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What the firing of one engine rule means to the evaluator."""
+
+    kind: BindingKind
+    rule_id: str | None = None
+    index: int = 0  # which trigger / meeting / permission of the rule
+    detail: int = 0  # which extension of that trigger
+
+
+@dataclass(frozen=True)
+class ObligationField:
+    """A field copied from the trigger onto the obligation for joins."""
+
+    reference: str  # as written: trigger.month, terms.form, beneficiary
+    engine_field: str
+
+
+@dataclass
+class CompiledForm:
+    """Everything the evaluator needs to run one agreement form."""
+
+    name: str
+    agreement: Agreement
+    rules: dict[str, Any]
+    files: dict[str, str]
+    definition: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bindings: dict[str, Binding] = field(default_factory=dict)
+    period_kinds: set[str] = field(default_factory=set)
+    keep_always: set[str] = field(default_factory=set)
+    joined_on_trigger: dict[str, list[frozenset[str]]] = field(default_factory=dict)
+    obligation_fields: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, patterns: list[dict[str, Any]], binding: Binding) -> None:
+        self.definition[name] = {"all": patterns}
+        self.bindings[name] = binding
+
+
+def engine_field_for(reference: str) -> str:
+    """Where an obligation keeps a referenced value: ``trigger.month`` -> ``t_month``."""
+    head, tail = describe_reference(reference)
+    if head == "beneficiary":
+        return "beneficiary"
+    if head == "trigger":
+        if tail == "date":
+            return "tdate"
+        return "tkey" if tail in (None, "id") else f"t_{tail}"
+    return f"terms_{tail}"
+
+
+def _bound(value: Any) -> Any:
+    if isinstance(value, FieldTimes):
+        if value.times == 1:
+            return {"$m": value.field}
+        return {"$mul": {"$l": {"$m": value.field}, "$r": value.times}}
+    return scalar_json(value)
+
+
+_COMPARISONS = {"below": "$lt", "at_most": "$lte", "above": "$gt", "at_least": "$gte"}
+
+
+def _conditions(where: dict[str, Any], form: CompiledForm, joined: set[str]) -> list[dict[str, Any]]:
+    """Translate a ``where`` mapping into ``$and`` terms on the current pattern.
+
+    ``joined`` collects the fields tied to the obligation by ``same_as``.
+    """
+    terms: list[dict[str, Any]] = []
+    for name, condition in where.items():
+        field_name = "day" if name == "date" else name
+        if isinstance(condition, list):
+            terms.append({"$or": [{field_name: scalar_json(v)} for v in condition]})
+        elif isinstance(condition, Test):
+            terms.extend(_test_terms(field_name, condition, form, joined))
+        else:
+            terms.append({field_name: scalar_json(condition)})
+    return terms
+
+
+def _test_terms(name: str, test: Test, form: CompiledForm, joined: set[str]) -> list[dict[str, Any]]:
+    if test.same_as is not None:
+        engine_field = engine_field_for(test.same_as)
+        form.obligation_fields[engine_field] = test.same_as
+        joined.add(name)
+        if test.same_as.startswith("trigger"):
+            joined.add("$trigger")
+        return [{name: {"o": engine_field}}]
+    if test.on_or_before is not None or test.on_or_after is not None:
+        reference = test.on_or_before or test.on_or_after
+        assert reference is not None
+        engine_field = "tday" if reference in ("trigger", "trigger.date") else engine_field_for(reference)
+        operator = "$lte" if test.on_or_before is not None else "$gte"
+        return [{operator: {name: {"o": engine_field}}}]
+    if test.not_ is not None:
+        return [{"$neq": {name: scalar_json(test.not_)}}]
+    if test.one_of is not None:
+        return [{"$or": [{name: scalar_json(v)} for v in test.one_of]}]
+    if test.not_one_of is not None:
+        return [{"$neq": {name: scalar_json(v)}} for v in test.not_one_of]
+    if test.present is not None:
+        return [{"$ex" if test.present else "$nex": {name: 1}}]
+    for key, operator in _COMPARISONS.items():
+        bound = getattr(test, key)
+        if bound is not None:
+            return [{operator: {name: _bound(bound)}}]
+    raise AssertionError("a Test always has one test")  # the language guarantees it
+
+
+def _pattern(kind: str, terms: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    all_terms = [{"t": kind}, *terms]
+    return all_terms[0] if len(all_terms) == 1 else {"$and": all_terms}
+
+
+def _obligation_pattern(rule_id: str, *extra: dict[str, Any]) -> dict[str, Any]:
+    return {"o": _pattern(OBLIGATION, [{"rule": rule_id}, *extra])}
+
+
+def _joined_pattern(
+    pattern: FactPattern, form: CompiledForm, extra: Iterable[dict[str, Any]] = ()
+) -> tuple[dict[str, Any], set[str]]:
+    joined: set[str] = set()
+    terms = _conditions(pattern.where, form, joined)
+    terms.extend(extra)
+    if "$trigger" not in joined:
+        # A fact that does not name the trigger can only answer an obligation
+        # that existed when it happened: not one that arose later.
+        terms.append({"$gte": {"day": {"o": "tday"}}})
+    terms.append(ALWAYS_TRUE)
+    if "$trigger" in joined:
+        fields = frozenset(f for f in joined if f != "$trigger")
+        form.joined_on_trigger.setdefault(pattern.fact, []).append(fields)
+    return {"m": _pattern(pattern.fact, terms)}, joined
+
+
+def _trigger_patterns(trigger: FactTrigger | PeriodTrigger, owed_to: Any, form: CompiledForm) -> list[dict[str, Any]]:
+    if isinstance(trigger, PeriodTrigger):
+        form.period_kinds.add(trigger.every)
+        terms: list[dict[str, Any]] = [{"every": trigger.every}]
+        if trigger.quarters:
+            terms.append({"$or": [{"quarter": q} for q in trigger.quarters]})
+        patterns = [{"f": _pattern(PERIOD, terms)}]
+    else:
+        patterns = [{"f": _pattern(trigger.on, _conditions(trigger.where, form, set()))}]
+        for number, condition in enumerate(trigger.provided):
+            patterns.append({f"q{number}": _pattern(condition.fact, _conditions(condition.where, form, set()))})
+            form.keep_always.add(condition.fact)
+    if owed_to == "each_holder":
+        patterns.append({"h": {"t": HOLDER}})
+    return patterns
+
+
+def _compile_duty(rule: DutyRule, form: CompiledForm) -> None:
+    for index, trigger in enumerate(rule.triggers()):
+        form.add(
+            f"{rule.id}/arises/{index}",
+            _trigger_patterns(trigger, rule.owed_to, form),
+            Binding("arise", rule.id, index),
+        )
+        due = trigger.due or rule.due
+        assert due is not None
+        for number, extension in enumerate(due.extended_by):
+            pattern, _ = _joined_pattern(extension, form, [{"$lte": {"day": {"o": "ext_deadline"}}}])
+            form.add(
+                f"{rule.id}/extends/{index}/{number}",
+                [_obligation_pattern(rule.id, {"alt": index}), pattern],
+                Binding("extend", rule.id, index, number),
+            )
+    for index, meeting in enumerate(rule.met_by):
+        pattern, _ = _joined_pattern(meeting, form)
+        form.add(f"{rule.id}/met/{index}", [_obligation_pattern(rule.id), pattern], Binding("meet", rule.id, index))
+
+
+def _compile_prohibition(rule: ProhibitionRule, form: CompiledForm) -> None:
+    for index, trigger in enumerate(rule.triggers()):
+        form.add(
+            f"{rule.id}/arises/{index}",
+            _trigger_patterns(trigger, rule.owed_to, form),
+            Binding("arise", rule.id, index),
+        )
+    for index, permission in enumerate(rule.unless):
+        joined: set[str] = set()
+        base = _conditions(permission.where, form, joined)
+        base.append({"$lte": {"day": {"o": "tday"}}})
+        if permission.given_by == "beneficiary":
+            base.append({"by": {"o": "beneficiary"}})
+        variants: list[list[dict[str, Any]]] = [[{"$nex": {"ref": 1}}], [{"ref": {"o": "tkey"}}]]
+        if permission.ref == "required":
+            variants = variants[1:]
+        for one_per in sorted({t.one_per for t in rule.triggers() if t.one_per}):
+            variants.append([{"ref": {"o": f"t_{one_per}"}}])
+            form.obligation_fields[f"t_{one_per}"] = f"trigger.{one_per}"
+        for variant_number, variant in enumerate(variants):
+            terms = [*base, *variant, ALWAYS_TRUE]
+            form.add(
+                f"{rule.id}/permitted/{index}/{variant_number}",
+                [_obligation_pattern(rule.id), {"m": _pattern(permission.fact, terms)}],
+                Binding("permit", rule.id, index),
+            )
+        form.keep_always.add(permission.fact)
+
+
+def _compile_derive(rule: DeriveRule, form: CompiledForm) -> None:
+    patterns = []
+    for number, pattern in enumerate(rule.when):
+        patterns.append({f"p{number}": _pattern(pattern.fact, _conditions(pattern.where, form, set()))})
+        form.keep_always.add(pattern.fact)
+    form.add(f"{rule.id}/derives", patterns, Binding("derive", rule.id))
+
+
+def _compile_remedy(rule: RemedyRule, form: CompiledForm) -> None:
+    section = rule.applies_to_section
+    form.add(f"{rule.id}/grants", [{"b": _pattern(BREACH, [{"section": section}])}], Binding("grant", rule.id))
+
+
+def _compile_own_remedies(rule: DutyRule | ProhibitionRule, form: CompiledForm) -> None:
+    if rule.remedies:
+        form.add(f"{rule.id}/grants", [{"b": _pattern(BREACH, [{"rule": rule.id}])}], Binding("grant", rule.id))
+
+
+def _compile_review(rule: ReviewRule, form: CompiledForm) -> None:
+    for index, trigger in enumerate(rule.triggers()):
+        form.add(
+            f"{rule.id}/arises/{index}", _trigger_patterns(trigger, "all", form), Binding("review", rule.id, index)
+        )
+
+
+def _compile_agreement(form: CompiledForm) -> None:
+    """Rules every agreement has: who holds Securities, waivers, discharge."""
+    form.add("$holding/starts", [{"c": {"t": "closing"}}], Binding("holding_starts"))
+    form.add(
+        "$holding/ends",
+        [
+            {"o": {"t": HOLDER}},
+            {"m": {"$and": [{"t": "transfer"}, {"all": True}, {"buyer": {"o": "buyer"}}, ALWAYS_TRUE]}},
+        ],
+        Binding("holding_ends"),
+    )
+    for scope, obligation_terms, by_terms in (
+        ("own", [], [{"by": {"o": "beneficiary"}}]),
+        ("shared", [{"beneficiary": "*"}], []),
+    ):
+        for which, trigger_terms in (("any", [{"$nex": {"trigger": 1}}]), ("named", [{"trigger": {"o": "tkey"}}])):
+            form.add(
+                f"$waiver/{scope}/{which}",
+                [
+                    {"o": _pattern(OBLIGATION, obligation_terms)},
+                    {"m": {"$and": [{"t": "waiver"}, {"rule": {"o": "rule"}}, *by_terms, *trigger_terms, ALWAYS_TRUE]}},
+                ],
+                Binding("waive"),
+            )
+    form.keep_always.add("waiver")
+
+
+_COMPILERS = {
+    DutyRule: _compile_duty,
+    ProhibitionRule: _compile_prohibition,
+    DeriveRule: _compile_derive,
+    RemedyRule: _compile_remedy,
+    ReviewRule: _compile_review,
+}
+
+
+def compile_form(folder: RuleFolder) -> CompiledForm:
+    """Compile a loaded rule folder into one ruleset and its bindings."""
+    form = CompiledForm(
+        name=folder.agreement.id,
+        agreement=folder.agreement,
+        rules={r.rule.id: r.rule for r in folder.rules},
+        files={r.rule.id: r.file for r in folder.rules},
+    )
+    _compile_agreement(form)
+    for sourced in folder.rules:
+        rule = sourced.rule
+        _COMPILERS[type(rule)](rule, form)
+        if isinstance(rule, DutyRule | ProhibitionRule):
+            _compile_own_remedies(rule, form)
+    return form

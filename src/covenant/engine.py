@@ -1,0 +1,170 @@
+"""The only module that touches durable-rules.
+
+It drives the C core of durable-rules directly (``durable_rules_engine``)
+rather than through ``durable.engine.Host``: the Host starts timer threads
+that re-arm forever and swallows exceptions raised by actions into session
+state. Time in this project is simulated, so the engine's timers are never
+needed, and an action that fails must stop the run with a clear message.
+
+A compiled ruleset holds every rule of one agreement form; each agreement
+is a session (the engine's ``sid``) of it, so a run can hold many agreements
+side by side without their facts ever meeting. The C core allows 1,024
+sessions per ruleset; ``EnginePool`` opens further copies of the ruleset
+when a portfolio needs more.
+
+Known pitfalls designed around (shared/notes/durable-rules.md):
+- fact identity is a 32-bit FNV-1a hash of ``id``: ids are assigned here,
+  unique by construction, and checked against the hashes already in use;
+- actions fire synchronously; facts asserted from inside an action are
+  queued by the core and their actions run in the same drain loop;
+- result code 1 (no rule wants the fact) is an answer, not an error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import durable_rules_engine as _core
+
+Patterns = dict[str, dict[str, Any]]
+Action = Callable[[str, Patterns], None]
+"""Called as ``action(session_id, {pattern_name: engine_fact, ...})``."""
+
+MAX_SESSIONS_PER_RULESET = 1024
+_NOT_HANDLED = 1
+_OBSERVED = 2
+
+
+class EngineError(RuntimeError):
+    """The engine refused or failed: the run cannot go on."""
+
+
+def fnv1a_32(text: str) -> int:
+    """The hash the C core keys facts by (state.c, ``storeMessage``)."""
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value
+
+
+@dataclass
+class _Session:
+    """Engine ids in use in one session, so no two facts ever share a hash."""
+
+    next_number: int = 0
+    hashes: set[int] = field(default_factory=set)
+
+    def new_id(self) -> str:
+        while True:
+            self.next_number += 1
+            candidate = f"e{self.next_number}"
+            digest = fnv1a_32(candidate)
+            if digest not in self.hashes:
+                self.hashes.add(digest)
+                return candidate
+
+
+class Ruleset:
+    """One compiled ruleset registered with the C core, and its actions."""
+
+    def __init__(self, name: str, definition: dict[str, Any], actions: dict[str, Action]):
+        missing = set(definition) - set(actions)
+        if missing:
+            raise EngineError(f"no action for engine rules {sorted(missing)}")
+        self.name = name
+        self._actions = actions
+        self._sessions: dict[str, _Session] = {}
+        self._draining = False
+        try:
+            self._handle = _core.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
+        except Exception as error:  # the core reports parse errors as plain exceptions
+            raise EngineError(f"durable-rules refused ruleset {name!r}: {error}") from error
+
+    @property
+    def session_count(self) -> int:
+        return len(self._sessions)
+
+    def open_session(self, sid: str) -> None:
+        if sid in self._sessions:
+            return
+        if len(self._sessions) >= MAX_SESSIONS_PER_RULESET:
+            raise EngineError(f"ruleset {self.name!r} already holds {MAX_SESSIONS_PER_RULESET} sessions")
+        self._sessions[sid] = _Session()
+
+    def close_session(self, sid: str) -> None:
+        """Forget an agreement's working memory once its evaluation is over."""
+        if self._sessions.pop(sid, None) is not None:
+            _core.delete_state(self._handle, sid)
+
+    def assert_fact(self, sid: str, fact: dict[str, Any]) -> bool:
+        """Assert ``fact`` into session ``sid``; return whether any rule wanted it.
+
+        ``fact`` gets its engine ``id`` and ``sid`` here; callers keep the dict
+        to retract it later.
+        """
+        fact["sid"] = sid
+        fact["id"] = self._sessions[sid].new_id()
+        return self._call(_core.assert_fact, fact)
+
+    def retract_fact(self, fact: dict[str, Any]) -> None:
+        self._call(_core.retract_fact, fact)
+
+    def _call(self, operation: Callable[[int, str], Any], fact: dict[str, Any]) -> bool:
+        try:
+            code, state_handle = operation(self._handle, json.dumps(fact, ensure_ascii=False))
+        except Exception as error:
+            raise EngineError(f"durable-rules failed on {fact!r}: {error}") from error
+        if code == _OBSERVED:
+            raise EngineError(f"durable-rules saw engine id {fact['id']!r} twice in {fact['sid']!r}")
+        if not self._draining:
+            self._drain(state_handle)
+        return code != _NOT_HANDLED
+
+    def _drain(self, state_handle: int) -> None:
+        """Run every queued action, including those queued by actions."""
+        self._draining = True
+        try:
+            result = _core.start_action_for_state(self._handle, state_handle)
+            while result:
+                state, message = json.loads(result[0]), json.loads(result[1])
+                for rule_name, patterns in message.items():
+                    self._actions[rule_name](state["sid"], patterns)
+                following = _core.complete_and_start_action(self._handle, state_handle)
+                result = (result[0], following) if following else None
+        finally:
+            self._draining = False
+
+
+class EnginePool:
+    """Copies of one compiled ruleset, so any number of agreements fit.
+
+    Sessions are assigned to copies in the order agreements are opened;
+    each copy holds at most ``MAX_SESSIONS_PER_RULESET``.
+    """
+
+    def __init__(self, name: str, definition: dict[str, Any], actions: dict[str, Action]):
+        self._name = name
+        self._definition = definition
+        self._actions = actions
+        self._rulesets: list[Ruleset] = []
+        self._home: dict[str, Ruleset] = {}
+
+    def session(self, sid: str) -> Ruleset:
+        """The ruleset copy holding ``sid``, opening the session on first use."""
+        home = self._home.get(sid)
+        if home is not None:
+            return home
+        if not self._rulesets or self._rulesets[-1].session_count >= MAX_SESSIONS_PER_RULESET:
+            copy_name = f"{self._name}#{len(self._rulesets) + 1}"
+            self._rulesets.append(Ruleset(copy_name, self._definition, self._actions))
+        home = self._rulesets[-1]
+        home.open_session(sid)
+        self._home[sid] = home
+        return home
+
+    def forget(self, sid: str) -> None:
+        """The session is over; its slot may not be reused (the core keeps counting it)."""
+        self._home.pop(sid, None)

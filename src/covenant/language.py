@@ -1,0 +1,313 @@
+"""The rule language: what a rule file and ``agreement.yaml`` may say.
+
+These pydantic models are the language's grammar. They validate every rule
+file before anything is compiled, give the JSON Schema an editor uses while
+a lawyer types (``covenant schema rules``), and are what the compiler reads.
+docs/rule-language.md documents each construct with an example; keep the two
+in step.
+
+A rule file says, for one clause: its number and quoted text, then one of
+five kinds of logic:
+
+- ``duty``: something the Company must do by a deadline (``arises``,
+  ``owed_to``, ``due``, ``met_by``);
+- ``prohibition``: something it must not do unless permitted (``forbids``,
+  ``unless``);
+- ``derive``: a fact that follows from others (Stockholder Approval complete),
+  asserted back into the engine for other rules to use;
+- ``remedy``: what a breach of some clauses gives the Buyers (4(r));
+- ``review``: an obligation left to judgment, listed for a person to assess.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+RULE_ID = r"^[a-z0-9][a-z0-9-]*$"
+FACT_NAME = r"^[a-z][a-z0-9_]*$"
+REFERENCE = re.compile(r"^(trigger(\.[a-z_]+)?|beneficiary|terms\.[a-z_]+)$")
+
+Scalar = str | StrictInt | StrictBool | Decimal
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FieldTimes(_Strict):
+    """Another field of the same fact, times a number: ``{field: issuable, times: 2}``."""
+
+    field: Annotated[str, Field(pattern=FACT_NAME)]
+    times: StrictInt = 1
+
+
+Bound = StrictInt | Decimal | FieldTimes
+
+
+class Test(_Strict):
+    """A test on one field, when equality is not what the clause means.
+
+    ``same_as`` ties the field to the obligation: ``trigger`` (the id of the
+    fact that made it arise), ``trigger.<field>``, ``beneficiary`` or
+    ``terms.<name>``. Comparisons against another field of the same fact use
+    ``{field: ..., times: ...}``.
+    """
+
+    same_as: str | None = Field(default=None, description="trigger, trigger.<field>, beneficiary or terms.<name>")
+    not_: Scalar | None = Field(default=None, alias="not")
+    one_of: list[Scalar] | None = None
+    not_one_of: list[Scalar] | None = None
+    below: Bound | None = None
+    at_most: Bound | None = None
+    above: Bound | None = None
+    at_least: Bound | None = None
+    present: StrictBool | None = None
+    on_or_before: str | None = Field(default=None, description="a date reference: trigger.date")
+    on_or_after: str | None = Field(default=None, description="a date reference: trigger.date")
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Test:
+        given = [name for name, value in self if value is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one test, e.g. {same_as: trigger} or {one_of: [...]}")
+        for reference in (self.same_as, self.on_or_before, self.on_or_after):
+            if reference is not None and not REFERENCE.match(reference):
+                raise ValueError(
+                    f"{reference!r} is not a reference: use trigger, trigger.<field>, beneficiary or terms.<name>"
+                )
+        return self
+
+
+Condition = Scalar | list[Scalar] | Test
+"""A scalar means "equals", a list "one of", a mapping a ``Test``."""
+
+
+class FactPattern(_Strict):
+    """A kind of fact, with the conditions its fields must meet."""
+
+    fact: Annotated[str, Field(pattern=FACT_NAME, description="a fact type of facts.md, or a derived fact")]
+    where: dict[str, Condition] = Field(default_factory=dict)
+
+
+class Extension(FactPattern):
+    """A fact that moves the deadline (an NT 10-Q moves a 10-QSB's by 5 days)."""
+
+    no_later_than_business_days_after_due: StrictInt = Field(ge=0)
+    days: StrictInt = Field(ge=1)
+
+
+class Due(_Strict):
+    """When the obligation falls due; give exactly one of the first four keys."""
+
+    days_after: StrictInt | None = Field(default=None, ge=0, description="calendar days after the trigger, rolled")
+    business_days_after: StrictInt | None = Field(default=None, ge=1)
+    business_days_before: StrictInt | None = Field(default=None, ge=1)
+    date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="a fixed date, rolled")
+    roll: StrictBool | None = Field(default=None, description="override the agreement's roll convention")
+    extended_by: list[Extension] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Due:
+        kinds = [
+            k
+            for k in ("days_after", "business_days_after", "business_days_before", "date")
+            if getattr(self, k) is not None
+        ]
+        if len(kinds) != 1:
+            raise ValueError("give exactly one of days_after, business_days_after, business_days_before, date")
+        return self
+
+
+class FactTrigger(_Strict):
+    """An obligation arises when a fact of this kind is recorded."""
+
+    on: Annotated[str, Field(pattern=FACT_NAME)]
+    where: dict[str, Condition] = Field(default_factory=dict)
+    provided: list[FactPattern] = Field(
+        default_factory=list, description="other facts that must already hold (a derived fact)"
+    )
+    one_per: Annotated[str, Field(pattern=FACT_NAME)] | None = Field(
+        default=None, description="one obligation per value of this field (an offering's ref)"
+    )
+    terms: dict[str, Scalar] = Field(default_factory=dict)
+    due: Due | None = None
+
+
+class PeriodTrigger(_Strict):
+    """An obligation arises at the end of every period (trigger = the period's last day)."""
+
+    every: Literal["month_end", "fiscal_quarter_end", "fiscal_year_end"]
+    quarters: list[Annotated[int, Field(ge=1, le=4)]] | None = None
+    starting: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$", description="first month YYYY-MM")
+    terms: dict[str, Scalar] = Field(default_factory=dict)
+    due: Due | None = None
+
+
+Trigger = FactTrigger | PeriodTrigger
+
+
+class Window(_Strict):
+    """Which obligations count, by their due date relative to the Closing."""
+
+    due_after_closing: StrictBool = False
+    due_within_years_of_closing: StrictInt | None = Field(default=None, ge=1)
+
+
+class Meeting(FactPattern):
+    """A fact that meets (or, late, cures) the obligation."""
+
+    adding_up: Annotated[str, Field(pattern=FACT_NAME)] | None = Field(
+        default=None, description="sum this field over matching facts until it reaches trigger.amount"
+    )
+    to: str = Field(default="trigger.amount", description="the total to reach, with adding_up")
+
+
+class Permission(FactPattern):
+    """What permits a forbidden act: consents dated on or before it."""
+
+    given_by: Literal["every_holder", "majority_in_interest", "beneficiary"] = "every_holder"
+    ref: Literal["optional", "required"] = Field(
+        default="optional", description="a consent with ref permits only the act it names"
+    )
+
+
+OwedTo = Literal["all", "each_holder"] | dict[Literal["buyer_in"], str]
+
+
+class _RuleBase(_Strict):
+    id: Annotated[str, Field(pattern=RULE_ID, description="stable rule id, as the memo names it")]
+    clause: Annotated[str, Field(min_length=1, description="the clause as the agreement numbers it, e.g. 4(g)(i)")]
+    title: Annotated[str, Field(min_length=1)]
+    text: Annotated[str, Field(min_length=1, description="the clause's words, quoted from the agreement")]
+    note: str | None = Field(default=None, description="counsel's reading, for people")
+
+
+class DutyRule(_RuleBase):
+    kind: Literal["duty"]
+    arises: Trigger | list[Trigger]
+    owed_to: OwedTo
+    due: Due | None = None
+    met_by: list[Meeting] = Field(min_length=1)
+    window: Window | None = None
+    curable: StrictBool = Field(default=True, description="false: a late act does not cure")
+    remedies: list[str] = Field(default_factory=list)
+
+    def triggers(self) -> list[Trigger]:
+        return self.arises if isinstance(self.arises, list) else [self.arises]
+
+    @model_validator(mode="after")
+    def _each_trigger_has_a_due(self) -> DutyRule:
+        for trigger in self.triggers():
+            if trigger.due is None and self.due is None:
+                raise ValueError("give `due` for the rule or for each of its triggers")
+        return self
+
+
+class ProhibitionRule(_RuleBase):
+    kind: Literal["prohibition"]
+    forbids: FactTrigger | list[FactTrigger]
+    owed_to: OwedTo = "all"
+    unless: list[Permission] = Field(default_factory=list)
+    remedies: list[str] = Field(default_factory=list)
+
+    def triggers(self) -> list[FactTrigger]:
+        return self.forbids if isinstance(self.forbids, list) else [self.forbids]
+
+
+class DeriveRule(_RuleBase):
+    kind: Literal["derive"]
+    derives: Annotated[str, Field(pattern=FACT_NAME, description="the name of the derived fact")]
+    when: list[FactPattern] = Field(min_length=1, max_length=8)
+    once: StrictBool = Field(default=True, description="derive it at most once per agreement")
+
+
+class RemedyRule(_RuleBase):
+    kind: Literal["remedy"]
+    applies_to_section: Annotated[str, Field(pattern=r"^\d+$", description='e.g. "4" for every covenant of Section 4')]
+    grants: list[str] = Field(min_length=1)
+
+
+class ReviewRule(_RuleBase):
+    kind: Literal["review"]
+    arises: FactTrigger | list[FactTrigger]
+
+    def triggers(self) -> list[FactTrigger]:
+        return self.arises if isinstance(self.arises, list) else [self.arises]
+
+
+Rule = Annotated[DutyRule | ProhibitionRule | DeriveRule | RemedyRule | ReviewRule, Field(discriminator="kind")]
+
+
+class Buyer(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")]
+    name: str
+    principal: Decimal = Field(ge=0)
+    warrants: StrictInt = Field(default=0, ge=0)
+
+
+class CalendarSettings(_Strict):
+    """The memo's conventions of time, each named so the report can cite it."""
+
+    business_days: str = Field(default="USNY", description="a financial calendar of the holidays package")
+    country: str | None = Field(default=None, description="instead of business_days: public holidays of a country")
+    subdivision: str | None = None
+    roll: Literal["following", "none"] = "following"
+    mail_delay_days: StrictInt = Field(default=5, ge=0)
+
+
+class Interest(_Strict):
+    rate: Decimal = Field(gt=0)
+    day_count: Literal["actual/365"] = "actual/365"
+
+
+class RemedyDefinition(_Strict):
+    """How a remedy's amount is computed; rules name remedies by their key."""
+
+    clause: str
+    report_as: Literal["standard_liquidated_damages", "interest", "event_of_default"]
+    formula: Literal["monthly_rates_on_outstanding", "simple_interest_on_amount", "none"]
+    rates: list[Decimal] = Field(default_factory=list, description="month 1, then every later month")
+    rate: Decimal | None = None
+    accrues_from: Literal["breach_start", "trigger_date"] = "breach_start"
+    description: str | None = None
+
+
+class Survival(_Strict):
+    years: StrictInt = Field(ge=1)
+    sections: list[str]
+    note: str
+
+
+class Agreement(_Strict):
+    """``agreement.yaml``: the parties, the money and the conventions."""
+
+    id: Annotated[str, Field(pattern=RULE_ID)]
+    title: str
+    text_file: str | None = Field(default=None, description="the agreement's text, for lint")
+    buyers: list[Buyer] = Field(min_length=1)
+    debentures: Interest
+    fiscal_year_end: Annotated[str, Field(pattern=r"^\d{2}-\d{2}$")] = "12-31"
+    majority_in_interest_more_than: Decimal = Field(default=Decimal("0.5"), gt=0, lt=1)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    remedies: dict[str, RemedyDefinition]
+    survival: Survival | None = None
+
+    def principal_total(self) -> Decimal:
+        return sum((b.principal for b in self.buyers), Decimal(0))
+
+
+def describe_reference(reference: str) -> tuple[str, str | None]:
+    """Split ``trigger.month`` into ("trigger", "month")."""
+    head, _, tail = reference.partition(".")
+    return head, tail or None
+
+
+def scalar_json(value: Any) -> Any:
+    """Rule-file scalars as the engine compares them."""
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    return value
