@@ -1,0 +1,119 @@
+"""The ``covenant`` command: arguments in, library calls, renderers out.
+
+Exit codes (README.md): 0 the evaluation ran; 1 ``--fail-on breach`` and a
+breach was found; 2 bad input or bad rules, with every problem on standard
+error as ``FILE:LINE: field: what was expected``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from covenant.calendar import Date, as_date
+from covenant.diagnostics import InputError
+from covenant.engine import EngineError
+from covenant.pipeline import check as run_check
+from covenant.report import render_json
+from covenant.textreport import render_text
+
+EXIT_BREACH = 1
+EXIT_INPUT = 2
+
+
+class DateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Date:
+        if isinstance(value, Date):
+            return value
+        try:
+            return as_date(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date written YYYY-MM-DD", param, ctx)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename: never half a report."""
+    directory = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="covenant-monitor")
+def main() -> None:
+    """Covenant monitor: which promises of a financing agreement were broken, when, and what it costs."""
+
+
+@main.command()
+@click.argument("facts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--rules", "rules_dir", required=True, type=click.Path(path_type=Path), help="The agreement's rule folder."
+)
+@click.option(
+    "--as-of", type=DateType(), default=None, help="Evaluate as of this day (default: the latest fact's date)."
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the report here, atomically."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["breach", "never"]),
+    default="never",
+    show_default=True,
+    help="Exit 1 when a breach is found.",
+)
+@click.option("--skip-invalid", is_flag=True, help="Lenient mode: skip invalid fact lines, listing each one.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
+def check(
+    facts: tuple[Path, ...],
+    rules_dir: Path,
+    as_of: Date | None,
+    output_format: str,
+    output: Path | None,
+    fail_on: str,
+    skip_invalid: bool,
+    color: bool | None,
+) -> None:
+    """Evaluate fact logs FACTS... against the rules and report every obligation."""
+    try:
+        checked = run_check(list(facts), rules_dir, as_of, lenient=skip_invalid)
+    except InputError as error:
+        for problem in error.problems:
+            click.echo(problem.format(), err=True)
+        sys.exit(EXIT_INPUT)
+    except EngineError as error:
+        click.echo(f"covenant: the rule engine failed: {error}", err=True)
+        sys.exit(EXIT_INPUT)
+    report = checked.report
+    for line in report.get("skipped", []):
+        click.echo(f"skipped: {line}", err=True)
+    if output_format == "json":
+        text = render_json(report)
+    else:
+        use_color = sys.stdout.isatty() if color is None and output is None else bool(color)
+        text = render_text(report, color=use_color)
+    if output is not None:
+        write_atomically(output, text)
+    else:
+        click.echo(text, nl=False)
+    if fail_on == "breach" and any(o["status"] == "breached" for o in report["obligations"]):
+        sys.exit(EXIT_BREACH)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,739 @@
+"""The engine driver: simulated time over one agreement's facts.
+
+Evaluation walks dates in order. The agenda holds every date on which
+something can happen: a fact takes effect, a period ends, an obligation's
+time to act runs out. On each date:
+
+1. duties whose deadline passed yesterday are declared breached, and a
+   ``breach`` fact is asserted so remedy rules (2(f), 4(l), 4(r)) chain;
+2. period ends (month, fiscal quarter, fiscal year) are asserted;
+3. the facts taking effect that day are asserted in input order; the engine
+   matches them and calls back here (``_on_*``) to create, meet, extend,
+   permit or waive obligations, and to derive facts, which are asserted
+   back in turn;
+4. prohibitions whose act happened that day and that no consent permitted
+   are declared breached (consents dated the same day count);
+5. facts that can no longer matter are retracted, so working memory stays
+   the size of what is open, not of what was read.
+
+Conditions are matched by durable-rules; this module only keeps the state
+of each obligation (pending, fulfilled, breached, cured, waived,
+discharged, review) and computes dates with the agreement's calendar.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from covenant.calendar import BusinessCalendar, Date, add_months, as_date
+from covenant.compiler import BREACH, HOLDER, OBLIGATION, PERIOD, CompiledForm, engine_field_for
+from covenant.engine import EnginePool, Patterns, Ruleset
+from covenant.facts import Fact
+from covenant.language import (
+    DeriveRule,
+    Due,
+    DutyRule,
+    FactTrigger,
+    PeriodTrigger,
+    ProhibitionRule,
+    RemedyRule,
+    ReviewRule,
+)
+
+OPEN = "pending"
+
+
+@dataclass
+class Obligation:
+    """One (rule, trigger, beneficiary) and everything known about it."""
+
+    rule_id: str
+    clause: str
+    kind: str  # duty | prohibition | review
+    key: str
+    trigger_key: str
+    trigger_id: str | None  # as reported: fact id, period end, or None (fixed date)
+    trigger_date: Date
+    beneficiary: str | None
+    due: Date | None
+    status: str = OPEN
+    breach_start: Date | None = None
+    cured_on: Date | None = None
+    ended_on: Date | None = None  # waiver or discharge that ended it
+    evidence: list[str] = field(default_factory=list)
+    remedies: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    due_basis: str = ""
+    trigger_fields: dict[str, Any] = field(default_factory=dict)
+    paid: Decimal = Decimal(0)
+    paid_by: set[str] = field(default_factory=set)
+    consents: dict[str, str] = field(default_factory=dict)  # buyer -> consent fact id
+    waived_by: dict[str, Date] = field(default_factory=dict)
+    discharged_by: dict[str, Date] = field(default_factory=dict)
+    met_on: Date | None = None
+    decide_on: Date | None = None
+    extended: bool = False
+    alt: int = 0
+    engine_fact: dict[str, Any] | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.status not in (OPEN, "breached")
+
+    def note_evidence(self, fact_id: str) -> None:
+        if fact_id not in self.evidence:
+            self.evidence.append(fact_id)
+
+
+@dataclass
+class AgreementState:
+    """Everything one evaluation produced, for remedies and reports."""
+
+    agreement_id: str
+    as_of: Date
+    closing: Date | None
+    obligations: dict[str, Obligation]
+    holding: dict[str, tuple[Date, Date | None]]
+    facts: tuple[Fact, ...]
+    derived: dict[str, Fact]
+    facts_used: set[str]
+    facts_ignored_after_as_of: int
+
+
+class Evaluation:
+    """One agreement evaluated as of a date, on a session of the form's ruleset."""
+
+    def __init__(self, form: CompiledForm, ruleset: Ruleset, sid: str, facts: Iterable[Fact], as_of: Date):
+        self.form = form
+        self.agreement = form.agreement
+        settings = self.agreement.calendar
+        self.calendar = BusinessCalendar(
+            market=settings.business_days,
+            country=settings.country,
+            subdivision=settings.subdivision,
+            roll=settings.roll,
+            mail_delay_days=settings.mail_delay_days,
+        )
+        self.ruleset = ruleset
+        self.sid = sid
+        self.as_of = as_of
+        all_facts = tuple(facts)
+        self.facts = tuple(f for f in all_facts if f.date <= as_of)
+        self.ignored_after_as_of = len(all_facts) - len(self.facts)
+        self.today: Date = as_of
+        self.closing: Date | None = None
+        self.obligations: dict[str, Obligation] = {}
+        self.holding: dict[str, tuple[Date, Date | None]] = {}
+        self.holder_facts: dict[str, dict[str, Any]] = {}
+        self.derived: dict[str, Fact] = {}
+        self.derived_counts: dict[str, int] = defaultdict(int)
+        self.used: set[str] = set()
+        self._agenda: list[Date] = []
+        self._agenda_seen: set[Date] = set()
+        self._decisions: dict[Date, list[str]] = defaultdict(list)
+        self._end_of_day: dict[Date, list[str]] = defaultdict(list)
+        self._retract_today: list[dict[str, Any]] = []
+        self._consumed: list[dict[str, Any]] = []
+        self._by_engine_key: dict[str, Fact] = {}
+        self._period_queue: list[tuple[Date, str, int]] = []
+
+    # --- the walk -------------------------------------------------------
+    def run(self) -> AgreementState:
+        by_day: dict[Date, list[Fact]] = defaultdict(list)
+        for fact in sorted(self.facts, key=lambda f: (f.date, f.order)):
+            effective = self.calendar.effective_date(fact.date, fact.fields.get("method"))
+            if effective <= self.as_of:
+                by_day[effective].append(fact)
+        for day in by_day:
+            self._schedule(day)
+        while self._agenda:
+            day = heapq.heappop(self._agenda)
+            if day > self.as_of:
+                break
+            self.today = day
+            self._decide_duties(day)
+            self._assert_periods(day)
+            for fact in by_day.get(day, ()):
+                self._assert_user_fact(fact, day)
+            self._decide_tonight(day)
+            self._end_day()
+        return AgreementState(
+            agreement_id=self.agreement.id,
+            as_of=self.as_of,
+            closing=self.closing,
+            obligations=self.obligations,
+            holding=self.holding,
+            facts=self.facts,
+            derived=self.derived,
+            facts_used=self.used,
+            facts_ignored_after_as_of=self.ignored_after_as_of,
+        )
+
+    def _schedule(self, day: Date) -> None:
+        if day not in self._agenda_seen:
+            self._agenda_seen.add(day)
+            heapq.heappush(self._agenda, day)
+
+    def _assert(self, engine_fact: dict[str, Any]) -> bool:
+        return self.ruleset.assert_fact(self.sid, engine_fact)
+
+    def _assert_user_fact(self, fact: Fact, day: Date) -> None:
+        keep = fact.type in self.form.keep_always
+        for engine_fact in _engine_facts(fact, day):
+            self._by_engine_key[fact.id] = fact
+            handled = self._assert(engine_fact)
+            if handled:
+                self.used.add(fact.id)
+            if not keep and not self._may_answer_later(fact, engine_fact):
+                self._retract_today.append(engine_fact)
+
+    def _may_answer_later(self, fact: Fact, engine_fact: dict[str, Any]) -> bool:
+        """Kept while a join on its trigger may still use it (a preview sent before the filing)."""
+        for fields in self.form.joined_on_trigger.get(fact.type, ()):
+            if all(name in engine_fact for name in fields):
+                return not engine_fact.get("$consumed")
+        return False
+
+    def _end_day(self) -> None:
+        for engine_fact in self._retract_today + self._consumed:
+            if not engine_fact.get("$retracted"):
+                engine_fact["$retracted"] = True
+                self.ruleset.retract_fact(_without_marks(engine_fact))
+        self._retract_today.clear()
+        self._consumed.clear()
+
+    # --- periods ----------------------------------------------------------
+    def _plan_periods(self) -> None:
+        """Every period end from a year before the Closing to the as-of date."""
+        assert self.closing is not None
+        fy_month, fy_day = (int(p) for p in self.agreement.fiscal_year_end.split("-"))
+        ends: list[tuple[Date, str, int]] = []
+        cursor = self.closing.subtract(years=1).start_of("month")
+        while cursor <= self.as_of:
+            end = cursor.end_of("month")
+            months_after_fy = (end.month - fy_month) % 12
+            if "month_end" in self.form.period_kinds:
+                ends.append((end, "month_end", 0))
+            if months_after_fy % 3 == 0 and "fiscal_quarter_end" in self.form.period_kinds:
+                ends.append((end, "fiscal_quarter_end", 4 if months_after_fy == 0 else months_after_fy // 3))
+            if months_after_fy == 0 and end.day >= fy_day and "fiscal_year_end" in self.form.period_kinds:
+                ends.append((end, "fiscal_year_end", 4))
+            cursor = cursor.add(months=1)
+        self._period_queue = sorted(e for e in ends if e[0] <= self.as_of)
+        for end, _, _ in self._period_queue:
+            if end > self.closing:
+                self._schedule(end)
+
+    def _assert_periods(self, day: Date) -> None:
+        """Assert the period ends up to ``day`` (on the Closing, those before it too)."""
+        while self._period_queue and self._period_queue[0][0] <= day:
+            end, kind, quarter = self._period_queue.pop(0)
+            period = {
+                "t": PERIOD,
+                "every": kind,
+                "quarter": quarter,
+                "key": end.isoformat(),
+                "date": end.isoformat(),
+                "month": end.format("YYYY-MM"),
+                "day": end.toordinal(),
+                "_c": 1,
+            }
+            self._assert(period)
+            self._retract_today.append(period)
+
+    # --- the engine's callbacks -------------------------------------------
+    def on_fire(self, binding_kind: str, rule_id: str | None, index: int, detail: int, patterns: Patterns) -> None:
+        handler = getattr(self, f"_on_{binding_kind}")
+        handler(rule_id, index, detail, patterns)
+
+    def _on_holding_starts(self, _rule: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        if self.closing is not None:
+            return
+        self.closing = self.today
+        self.used.add(patterns["c"]["key"])
+        for buyer in self.agreement.buyers:
+            self.holding[buyer.id] = (self.today, None)
+            holder = {"t": HOLDER, "buyer": buyer.id, "_c": 1}
+            self.holder_facts[buyer.id] = holder
+            self._assert(holder)
+        if self.form.period_kinds:
+            # Periods that ended before the Closing but may fall due after it.
+            self._plan_periods()
+            self._assert_periods(self.today)
+
+    def _on_holding_ends(self, _rule: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        buyer = patterns["o"]["buyer"]
+        transfer_id = patterns["m"]["key"]
+        start, _ = self.holding[buyer]
+        self.holding[buyer] = (start, self.today)
+        self._consumed.append(self.holder_facts.pop(buyer))
+        for obligation in self.obligations.values():
+            if obligation.settled or obligation.kind == "review":
+                continue
+            if obligation.beneficiary == buyer:
+                obligation.status = "discharged"
+                obligation.ended_on = self.today
+                obligation.note_evidence(transfer_id)
+                self._close(obligation)
+            elif obligation.beneficiary is None:
+                obligation.discharged_by[buyer] = self.today
+                obligation.note_evidence(transfer_id)
+
+    def _on_arise(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
+        assert rule_id is not None
+        rule = self.form.rules[rule_id]
+        trigger = rule.triggers()[index]
+        fact = patterns["f"]
+        beneficiary = self._beneficiary(rule.owed_to, patterns)
+        if isinstance(rule, DutyRule):
+            self._arise_duty(rule, trigger, index, fact, beneficiary, patterns)
+        else:
+            self._arise_prohibition(rule, trigger, index, fact, beneficiary, patterns)
+
+    def _beneficiary(self, owed_to: Any, patterns: Patterns) -> str | None:
+        if owed_to == "all":
+            return None
+        if owed_to == "each_holder":
+            return patterns["h"]["buyer"]
+        return patterns["f"].get(owed_to["buyer_in"])
+
+    def _trigger_fields(self, fact: dict[str, Any], terms: dict[str, Any], beneficiary: str | None) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for engine_field, reference in self.form.obligation_fields.items():
+            if engine_field in ("tkey", "tdate", "beneficiary"):
+                continue
+            head, _, name = reference.partition(".")
+            if head == "trigger" and name in fact:
+                fields[engine_field] = fact[name]
+            elif head == "terms" and name in terms:
+                fields[engine_field] = terms[name]
+        return fields
+
+    def _new_obligation(
+        self,
+        rule: Any,
+        index: int,
+        fact: dict[str, Any],
+        beneficiary: str | None,
+        due: Date | None,
+        terms: dict[str, Any],
+        trigger_key: str,
+        trigger_id: str | None,
+        kind: str,
+    ) -> Obligation | None:
+        key = f"{rule.id}|{trigger_key}|{beneficiary or '*'}"
+        if key in self.obligations:
+            return None
+        trigger_date = as_date(Date.fromordinal(fact["day"]) if "day" in fact else self.today)
+        if beneficiary is not None and beneficiary in self.holding:
+            held_from, held_to = self.holding[beneficiary]
+            if trigger_date < held_from or held_to is not None:
+                return None  # "each holder": holding on the trigger date, and not since transferred
+        obligation = Obligation(
+            rule_id=rule.id,
+            clause=rule.clause,
+            kind=kind,
+            key=key,
+            trigger_key=trigger_key,
+            trigger_id=trigger_id,
+            trigger_date=as_date(trigger_date),
+            beneficiary=beneficiary,
+            due=due,
+            alt=index,
+            trigger_fields={k: v for k, v in fact.items() if k not in ("sid", "id", "_c", "t")},
+        )
+        if fact.get("key") and fact.get("t") != PERIOD:
+            obligation.note_evidence(fact["key"])
+            self.used.add(fact["key"])
+        self.obligations[key] = obligation
+        engine_fact = {
+            "t": OBLIGATION,
+            "rule": rule.id,
+            "alt": index,
+            "okey": key,
+            "tkey": trigger_key,
+            "tday": obligation.trigger_date.toordinal(),
+            "tdate": obligation.trigger_date.isoformat(),
+            "beneficiary": beneficiary or "*",
+            "due": due.toordinal() if due else 0,
+            "_c": 1,
+            **self._trigger_fields(fact, terms, beneficiary),
+        }
+        obligation.engine_fact = engine_fact
+        return obligation
+
+    def _arise_duty(
+        self,
+        rule: DutyRule,
+        trigger: Any,
+        index: int,
+        fact: dict[str, Any],
+        beneficiary: str | None,
+        patterns: Patterns,
+    ) -> None:
+        due_rule = trigger.due or rule.due
+        anchor = as_date(Date.fromordinal(fact["day"]))
+        due, basis = self._due(due_rule, anchor)
+        if not self._in_window(rule, due, trigger, anchor):
+            return
+        fixed = due_rule.date is not None
+        trigger_key = fact["key"]
+        trigger_id = None if fixed else fact["key"]
+        obligation = self._new_obligation(
+            rule, index, fact, beneficiary, due, trigger.terms, trigger_key, trigger_id, "duty"
+        )
+        if obligation is None:
+            return
+        obligation.due_basis = basis
+        ext_deadline = due
+        if due_rule.extended_by:
+            ext_deadline = max(
+                self.calendar.business_days_after(due, e.no_later_than_business_days_after_due)
+                for e in due_rule.extended_by
+            )
+            assert obligation.engine_fact is not None
+            obligation.engine_fact["ext_deadline"] = ext_deadline.toordinal()
+        self._plan_decision(obligation, ext_deadline.add(days=1))
+        assert obligation.engine_fact is not None
+        self._assert(obligation.engine_fact)
+
+    def _arise_prohibition(
+        self,
+        rule: ProhibitionRule,
+        trigger: FactTrigger,
+        index: int,
+        fact: dict[str, Any],
+        beneficiary: str | None,
+        patterns: Patterns,
+    ) -> None:
+        trigger_key = fact.get(trigger.one_per) if trigger.one_per else fact["key"]
+        obligation = self._new_obligation(
+            rule, index, fact, beneficiary, None, trigger.terms, str(trigger_key), fact["key"], "prohibition"
+        )
+        if obligation is None:
+            return
+        self._end_of_day[self.today].append(obligation.key)
+        assert obligation.engine_fact is not None
+        self._assert(obligation.engine_fact)
+
+    def _on_review(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
+        assert rule_id is not None
+        rule: ReviewRule = self.form.rules[rule_id]
+        fact = patterns["f"]
+        obligation = self._new_obligation(rule, index, fact, None, None, {}, fact["key"], fact["key"], "review")
+        if obligation is not None:
+            obligation.status = "review"
+            obligation.engine_fact = None
+
+    def _due(self, due: Due, anchor: Date) -> tuple[Date, str]:
+        roll = self.calendar.roll == "following" if due.roll is None else due.roll
+        rolled = "rolled to the next business day" if roll else "not rolled"
+        if due.days_after is not None:
+            raw = anchor.add(days=due.days_after)
+            day = self.calendar.rolled(raw) if roll else raw
+            return day, _rolled_basis(f"{due.days_after} calendar days after {anchor}", raw, day, rolled, self.calendar)
+        if due.business_days_after is not None:
+            day = self.calendar.business_days_after(anchor, due.business_days_after)
+            return day, f"business day {due.business_days_after} after {anchor}"
+        if due.business_days_before is not None:
+            day = self.calendar.business_days_before(anchor, due.business_days_before)
+            return day, f"on or before business day {due.business_days_before} before {anchor}"
+        assert due.date is not None
+        raw = as_date(due.date)
+        day = self.calendar.rolled(raw) if roll else raw
+        return day, _rolled_basis(f"the fixed date {raw}", raw, day, rolled, self.calendar)
+
+    def _in_window(self, rule: DutyRule, due: Date, trigger: Any, anchor: Date) -> bool:
+        if isinstance(trigger, PeriodTrigger) and trigger.starting and anchor.format("YYYY-MM") < trigger.starting:
+            return False
+        window = rule.window
+        if window is None or self.closing is None:
+            return True
+        if window.due_after_closing and due <= self.closing:
+            return False
+        return not (
+            window.due_within_years_of_closing and due > self.closing.add(years=window.due_within_years_of_closing)
+        )
+
+    def _plan_decision(self, obligation: Obligation, day: Date) -> None:
+        """Decide the breach on ``day``; one already past (a preview due before its filing) tonight."""
+        if day <= self.today:
+            self._end_of_day[self.today].append(obligation.key)
+            return
+        obligation.decide_on = day
+        self._decisions[day].append(obligation.key)
+        self._schedule(day)
+
+    def _on_extend(self, rule_id: str | None, index: int, detail: int, patterns: Patterns) -> None:
+        obligation = self.obligations[patterns["o"]["okey"]]
+        if obligation.extended or obligation.status != OPEN or obligation.due is None:
+            return
+        rule: DutyRule = self.form.rules[obligation.rule_id]
+        due_rule = rule.triggers()[index].due or rule.due
+        assert due_rule is not None
+        extension = due_rule.extended_by[detail]
+        old_due = obligation.due
+        obligation.due = self.calendar.rolled(old_due.add(days=extension.days))
+        obligation.extended = True
+        obligation.note_evidence(patterns["m"]["key"])
+        self.used.add(patterns["m"]["key"])
+        obligation.due_basis += f"; extended by {extension.days} days by {patterns['m']['key']} to {obligation.due}"
+        self._consume(patterns["m"])
+        self._plan_decision(obligation, obligation.due.add(days=1))
+
+    def _on_meet(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
+        obligation = self.obligations.get(patterns["o"]["okey"])
+        if obligation is None or obligation.settled:
+            return
+        rule: DutyRule = self.form.rules[obligation.rule_id]
+        meeting = rule.met_by[index]
+        fact = patterns["m"]
+        if meeting.adding_up:
+            if fact["key"] in obligation.paid_by:
+                return
+            obligation.paid_by.add(fact["key"])
+            obligation.paid += Decimal(str(fact.get(meeting.adding_up, "0")))
+            obligation.note_evidence(fact["key"])
+            self.used.add(fact["key"])
+            self._consume(fact)
+            target = Decimal(str(obligation.trigger_fields.get(engine_field_for(meeting.to).removeprefix("t_"), "0")))
+            if obligation.paid < target:
+                return
+        obligation.note_evidence(fact["key"])
+        self.used.add(fact["key"])
+        if "$trigger" in _joined_names(meeting):
+            self._consume(fact)
+        self._meet(obligation, Date.fromordinal(fact["day"]), rule.curable)
+
+    def _meet(self, obligation: Obligation, on: Date, curable: bool) -> None:
+        assert obligation.due is not None
+        if on <= obligation.due:
+            obligation.status = "fulfilled"
+            obligation.met_on = on
+            self._close(obligation)
+            return
+        if obligation.breach_start is None:
+            self._breach(obligation, obligation.due.add(days=1))
+        if curable:
+            obligation.status = "cured"
+            obligation.cured_on = on
+            self._close(obligation)
+
+    def _on_permit(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
+        obligation = self.obligations.get(patterns["o"]["okey"])
+        if obligation is None or obligation.status != OPEN:
+            return
+        rule: ProhibitionRule = self.form.rules[obligation.rule_id]
+        permission = rule.unless[index]
+        consent = patterns["m"]
+        obligation.consents[consent["by"]] = consent["key"]
+        obligation.note_evidence(consent["key"])
+        self.used.add(consent["key"])
+        if self._permitted(permission.given_by, obligation):
+            obligation.status = "fulfilled"
+            obligation.met_on = self.today
+            self._close(obligation)
+
+    def _permitted(self, given_by: str, obligation: Obligation) -> bool:
+        consenting = set(obligation.consents)
+        if given_by == "beneficiary":
+            return obligation.beneficiary in consenting
+        if given_by == "every_holder":
+            return self._holders_on(obligation.trigger_date) <= consenting
+        principals = {b.id: b.principal for b in self.agreement.buyers}
+        share = sum((principals[b] for b in consenting if b in principals), Decimal(0))
+        return share > self.agreement.principal_total() * self.agreement.majority_in_interest_more_than
+
+    def _holders_on(self, day: Date) -> set[str]:
+        return {b for b, (start, end) in self.holding.items() if start <= day and (end is None or day < end)}
+
+    def _on_waive(self, _rule: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        obligation = self.obligations.get(patterns["o"]["okey"])
+        if obligation is None or obligation.settled:
+            return
+        waiver = patterns["m"]
+        buyer = waiver["by"]
+        obligation.note_evidence(waiver["key"])
+        self.used.add(waiver["key"])
+        on = Date.fromordinal(waiver["day"])
+        if obligation.beneficiary is not None:
+            self._end(obligation, "waived", on)
+            return
+        obligation.waived_by.setdefault(buyer, on)
+        holders = self._holders_on(obligation.trigger_date) - set(obligation.discharged_by)
+        if holders <= set(obligation.waived_by):
+            self._end(obligation, "waived", max(obligation.waived_by[b] for b in holders) if holders else on)
+
+    def _end(self, obligation: Obligation, status: str, on: Date) -> None:
+        obligation.status = status
+        if obligation.breach_start is not None:
+            obligation.ended_on = on
+        self._close(obligation)
+
+    def _on_derive(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        assert rule_id is not None
+        rule: DeriveRule = self.form.rules[rule_id]
+        if rule.once and self.derived_counts[rule_id]:
+            return
+        self.derived_counts[rule_id] += 1
+        inputs = [patterns[name]["key"] for name in sorted(patterns)]
+        fact_id = rule_id if rule.once else f"{rule_id}#{self.derived_counts[rule_id]}"
+        derived = Fact(
+            id=fact_id,
+            type=rule.derives,
+            date=self.today,
+            fields={"from": inputs},
+            file=self.form.files[rule_id],
+            line=0,
+            order=-1,
+        )
+        self.derived[fact_id] = derived
+        self.used.update(inputs)
+        self._assert({"t": rule.derives, "key": fact_id, "day": self.today.toordinal(), "_c": 1})
+
+    def _on_grant(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        assert rule_id is not None
+        rule = self.form.rules[rule_id]
+        obligation = self.obligations[patterns["b"]["okey"]]
+        granted = rule.grants if isinstance(rule, RemedyRule) else rule.remedies
+        for remedy in granted:
+            if remedy not in obligation.remedies:
+                obligation.remedies.append(remedy)
+        if rule_id not in obligation.notes:
+            obligation.notes.append(rule_id)
+
+    # --- breaches ---------------------------------------------------------
+    def _decide_duties(self, day: Date) -> None:
+        for key in self._decisions.pop(day, ()):
+            obligation = self.obligations[key]
+            if obligation.status == OPEN and obligation.decide_on == day:
+                assert obligation.due is not None
+                self._breach(obligation, obligation.due.add(days=1))
+
+    def _decide_tonight(self, day: Date) -> None:
+        """Acts of today that nothing permitted, and duties that were overdue when they arose."""
+        for key in self._end_of_day.pop(day, ()):
+            obligation = self.obligations[key]
+            if obligation.status != OPEN:
+                continue
+            if obligation.kind == "prohibition":
+                self._breach(obligation, obligation.trigger_date)
+            elif obligation.due is not None and obligation.due < day:
+                self._breach(obligation, obligation.due.add(days=1))
+
+    def _breach(self, obligation: Obligation, start: Date) -> None:
+        obligation.status = "breached"
+        obligation.breach_start = start
+        rule = self.form.rules[obligation.rule_id]
+        breach = {
+            "t": BREACH,
+            "rule": rule.id,
+            "section": _section(rule.clause),
+            "okey": obligation.key,
+            "day": start.toordinal(),
+            "_c": 1,
+        }
+        self._assert(breach)
+        self._retract_today.append(breach)
+
+    def _close(self, obligation: Obligation) -> None:
+        if obligation.engine_fact is not None:
+            self._consumed.append(obligation.engine_fact)
+            obligation.engine_fact = None
+
+    def _consume(self, engine_fact: dict[str, Any]) -> None:
+        engine_fact["$consumed"] = True
+        self._consumed.append(engine_fact)
+
+
+def _joined_names(meeting: Any) -> set[str]:
+    names: set[str] = set()
+    for condition in meeting.where.values():
+        same_as = getattr(condition, "same_as", None)
+        if same_as and same_as.startswith("trigger"):
+            names.add("$trigger")
+    return names
+
+
+def _section(clause: str) -> str:
+    digits = ""
+    for character in clause:
+        if not character.isdigit():
+            break
+        digits += character
+    return digits
+
+
+def _rolled_basis(what: str, raw: Date, day: Date, rolled: str, calendar: BusinessCalendar) -> str:
+    if raw == day:
+        return f"{what} ({day}, a business day)" if rolled.startswith("rolled") else what
+    reason = calendar.holiday_name(raw) or raw.format("dddd")
+    return f"{what} is {raw} ({reason}), {rolled}: {day}"
+
+
+def _without_marks(engine_fact: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in engine_fact.items() if not k.startswith("$")}
+
+
+def _engine_facts(fact: Fact, day: Date) -> list[dict[str, Any]]:
+    """A fact as the engine sees it: scalars only; a list field becomes one fact per item."""
+    base: dict[str, Any] = {"t": fact.type, "key": fact.id, "day": day.toordinal(), "_c": 1}
+    lists: list[tuple[str, list[Any]]] = []
+    for name, value in fact.fields.items():
+        if isinstance(value, list):
+            lists.append((name, value))
+        elif isinstance(value, Decimal):
+            base[name] = str(value)
+        elif isinstance(value, Date):
+            base[name] = value.isoformat()
+        else:
+            base[name] = value
+    if fact.type in ("delivery", "sec_filing", "press_release"):
+        base["date"] = fact.date.isoformat()
+    out = [base]
+    for name, values in lists:
+        out = [{**item, name: value} for item in out for value in dict.fromkeys(values)]
+    return out
+
+
+class Portfolio:
+    """A compiled form, its engine, and one evaluation per agreement."""
+
+    def __init__(self, form: CompiledForm):
+        self.form = form
+        self._runs: dict[str, Evaluation] = {}
+        actions = {
+            name: self._dispatcher(binding.kind, binding.rule_id, binding.index, binding.detail)
+            for name, binding in form.bindings.items()
+        }
+        self.pool = EnginePool(form.name, form.definition, actions)
+
+    def _dispatcher(self, kind: str, rule_id: str | None, index: int, detail: int) -> Any:
+        def fire(sid: str, patterns: Patterns) -> None:
+            self._runs[sid].on_fire(kind, rule_id, index, detail, patterns)
+
+        return fire
+
+    def evaluate(self, sid: str, facts: Iterable[Fact], as_of: Date) -> AgreementState:
+        ruleset = self.pool.session(sid)
+        run = Evaluation(self.form, ruleset, sid, facts, as_of)
+        self._runs[sid] = run
+        try:
+            return run.run()
+        finally:
+            del self._runs[sid]
+            ruleset.close_session(sid)
+            self.pool.forget(sid)
+
+
+def default_as_of(facts: Iterable[Fact]) -> Date | None:
+    dates = [f.date for f in facts]
+    return max(dates) if dates else None
+
+
+__all__ = ["AgreementState", "Evaluation", "Obligation", "Portfolio", "add_months", "default_as_of"]

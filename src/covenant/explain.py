@@ -1,0 +1,100 @@
+"""Plain words a lawyer can check, for each finding.
+
+Explanations are built from what the evaluation recorded (the clause, the
+facts matched, the dates and the conventions that produced them) and from
+the remedies' arithmetic. They are kept apart from the evaluator, as OPA
+keeps ``--explain`` apart from its evaluator: evaluating never depends on
+how a finding is worded.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from covenant.calendar import Date
+
+if TYPE_CHECKING:
+    from covenant.compiler import CompiledForm
+    from covenant.evaluate import AgreementState, Obligation
+    from covenant.report import RemedyLine
+
+
+def _owed(obligation: Obligation) -> str:
+    return f"owed to {obligation.beneficiary}" if obligation.beneficiary else "owed to all Buyers"
+
+
+def _trigger_phrase(obligation: Obligation, state: AgreementState) -> str:
+    facts = {f.id: f for f in state.facts}
+    fact = facts.get(obligation.trigger_key)
+    if fact is not None:
+        detail = fact.fields.get("form") or fact.fields.get("what") or ""
+        detail = f" {detail}" if detail else ""
+        return f"arose from {fact.id} ({fact.type}{detail} of {fact.date})"
+    if obligation.trigger_id is not None:
+        return f"arose at the end of the period {obligation.trigger_id}"
+    return f"arose at the Closing ({obligation.trigger_date})"
+
+
+def explanation(obligation: Obligation, state: AgreementState, form: CompiledForm, lines: list[RemedyLine]) -> str:
+    """One paragraph: which text, which facts, which dates, which conventions."""
+    rule = form.rules[obligation.rule_id]
+    parts = [f"{obligation.clause} ({rule.title}): {_trigger_phrase(obligation, state)}, {_owed(obligation)}."]
+    if obligation.kind == "review":
+        parts.append("Left to judgment by the text: listed for review, not as a breach.")
+        return " ".join(parts)
+    if obligation.due is not None:
+        parts.append(f"Due {obligation.due}: {obligation.due_basis}.")
+    others = [e for e in obligation.evidence if e != obligation.trigger_key]
+    if obligation.status == "fulfilled":
+        met = f" on {obligation.met_on}" if obligation.met_on else ""
+        if obligation.kind == "prohibition":
+            parts.append(f"Permitted by {', '.join(others)}{met}.")
+        else:
+            parts.append(f"Met by {', '.join(others)}{met}.")
+    elif obligation.status == "pending":
+        parts.append(f"Not yet met as of {state.as_of}; still within time.")
+    if obligation.breach_start is not None:
+        if obligation.kind == "prohibition":
+            parts.append(
+                f"Breached on {obligation.breach_start}, the date of the act, with no consent that permits it."
+            )
+        else:
+            parts.append(f"Not met by the due date: in breach from {obligation.breach_start}.")
+        if obligation.cured_on is not None:
+            parts.append(f"Cured on {obligation.cured_on} by {', '.join(others[-1:]) or 'a later act'}.")
+        elif obligation.ended_on is not None:
+            parts.append(f"Ended on {obligation.ended_on} ({obligation.status}).")
+        else:
+            parts.append(f"Still open as of {state.as_of}.")
+    for buyer, day in sorted(obligation.waived_by.items()):
+        parts.append(f"{buyer} waived its part on {day}.")
+    for buyer, day in sorted(obligation.discharged_by.items()):
+        parts.append(f"{buyer} transferred all its Securities on {day}; its part ended then.")
+    for line in lines:
+        parts.append(_remedy_sentence(line, form))
+    return " ".join(parts)
+
+
+def _remedy_sentence(line: RemedyLine, form: CompiledForm) -> str:
+    definition = form.agreement.remedies[line.remedy_id]
+    if line.amount is None:
+        return f"{definition.clause}: {line.kind.replace('_', ' ')}."
+    assert line.computation is not None and line.start is not None and line.end_exclusive is not None
+    last = line.end_exclusive.subtract(days=1)
+    if line.computation.lines:
+        months = "; ".join(
+            f"month {m.number} {m.rate * 100:g}% x {m.base:.2f} x {m.days}/{m.days_in_month}"
+            for m in line.computation.lines
+        )
+        return f"{definition.clause} SLD for {line.buyer}, {line.start} to {last}: {months} = {line.amount:.2f}."
+    return f"{definition.clause} {line.kind} for {line.buyer}: {line.computation.summary} = {line.amount:.2f}."
+
+
+def explain_lines(obligation: dict[str, Any]) -> list[str]:
+    """The explanation of a report entry split into sentences, for the terminal."""
+    text: str = obligation.get("explanation", "")
+    return [s.strip() + "." for s in text.split(". ") if s.strip()]
+
+
+def day_text(day: Date | None) -> str:
+    return day.isoformat() if day else "-"
