@@ -1,0 +1,19 @@
+"""Shared fixtures: the real rule folder, compiled once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from covenant.evaluate import Portfolio
+from covenant.pipeline import portfolio_for
+
+ROOT = Path(__file__).resolve().parent.parent
+AMNIS_RULES = ROOT / "rules" / "amnis-spa-2003"
+EXAMPLE_FACTS = ROOT / "facts" / "amnis-2003-2004.jsonl"
+
+
+@pytest.fixture(scope="session")
+def amnis() -> Portfolio:
+    return portfolio_for(AMNIS_RULES)
