@@ -35,6 +35,7 @@ from covenant.compiler import BREACH, HOLDER, OBLIGATION, PERIOD, CompiledForm, 
 from covenant.engine import EnginePool, Patterns, Ruleset
 from covenant.facts import Fact
 from covenant.language import (
+    Agreement,
     DeriveRule,
     Due,
     DutyRule,
@@ -95,6 +96,7 @@ class AgreementState:
     """Everything one evaluation produced, for remedies and reports."""
 
     agreement_id: str
+    agreement: Agreement
     as_of: Date
     closing: Date | None
     obligations: dict[str, Obligation]
@@ -108,9 +110,17 @@ class AgreementState:
 class Evaluation:
     """One agreement evaluated as of a date, on a session of the form's ruleset."""
 
-    def __init__(self, form: CompiledForm, ruleset: Ruleset, sid: str, facts: Iterable[Fact], as_of: Date):
+    def __init__(
+        self,
+        form: CompiledForm,
+        ruleset: Ruleset,
+        sid: str,
+        facts: Iterable[Fact],
+        as_of: Date,
+        agreement: Agreement | None = None,
+    ):
         self.form = form
-        self.agreement = form.agreement
+        self.agreement = agreement or form.agreement
         settings = self.agreement.calendar
         self.calendar = BusinessCalendar(
             market=settings.business_days,
@@ -164,6 +174,7 @@ class Evaluation:
             self._end_day()
         return AgreementState(
             agreement_id=self.agreement.id,
+            agreement=self.agreement,
             as_of=self.as_of,
             closing=self.closing,
             obligations=self.obligations,
@@ -719,9 +730,12 @@ class Portfolio:
 
         return fire
 
-    def evaluate(self, sid: str, facts: Iterable[Fact], as_of: Date) -> AgreementState:
+    def evaluate(
+        self, sid: str, facts: Iterable[Fact], as_of: Date, agreement: Agreement | None = None
+    ) -> AgreementState:
+        """Evaluate one agreement; ``agreement`` overrides the form's terms (a portfolio's own parties)."""
         ruleset = self.pool.session(sid)
-        run = Evaluation(self.form, ruleset, sid, facts, as_of)
+        run = Evaluation(self.form, ruleset, sid, facts, as_of, agreement)
         self._runs[sid] = run
         try:
             return run.run()

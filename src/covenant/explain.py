@@ -76,7 +76,7 @@ def explanation(obligation: Obligation, state: AgreementState, form: CompiledFor
 
 
 def _remedy_sentence(line: RemedyLine, form: CompiledForm) -> str:
-    definition = form.agreement.remedies[line.remedy_id]
+    definition = form.agreement.remedies.get(line.remedy_id) or form.agreement.remedies[line.remedy_id]
     if line.amount is None:
         return f"{definition.clause}: {line.kind.replace('_', ' ')}."
     assert line.computation is not None and line.start is not None and line.end_exclusive is not None

@@ -80,7 +80,7 @@ def remedy_lines(
     assert end is not None
     lines: list[RemedyLine] = []
     for remedy_id in obligation.remedies:
-        definition: RemedyDefinition = form.agreement.remedies[remedy_id]
+        definition: RemedyDefinition = state.agreement.remedies[remedy_id]
         if definition.formula == "none":
             lines.append(RemedyLine(definition.report_as, None, None, remedy_id))
             continue
@@ -120,9 +120,9 @@ def _sort_key(obligation: Obligation) -> tuple[str, str, str, str]:
 
 def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
     """The report object of report.md, plus a summary and the facts' accounting."""
-    principals = {b.id: b.principal for b in form.agreement.buyers}
+    principals = {b.id: b.principal for b in state.agreement.buyers}
     closing = state.closing or state.as_of
-    ledgers = ledgers_from_facts(state.facts, principals, form.agreement.debentures.rate, closing)
+    ledgers = ledgers_from_facts(state.facts, principals, state.agreement.debentures.rate, closing)
     obligations = []
     totals: dict[str, Decimal] = {}
     counts = dict.fromkeys(STATUS_ORDER, 0)
@@ -155,7 +155,7 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
             entry["waived_by"] = {b: d.isoformat() for b, d in sorted(obligation.waived_by.items())}
         if obligation.discharged_by:
             entry["discharged_by"] = {b: d.isoformat() for b, d in sorted(obligation.discharged_by.items())}
-        survival = form.agreement.survival
+        survival = state.agreement.survival
         if (
             survival
             and state.closing
