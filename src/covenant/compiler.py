@@ -33,6 +33,7 @@ from covenant.language import (
     FactPattern,
     FactTrigger,
     FieldTimes,
+    PeriodRule,
     PeriodTrigger,
     ProhibitionRule,
     RemedyRule,
@@ -52,6 +53,11 @@ INTERNAL_TYPES = frozenset({OBLIGATION, HOLDER, PERIOD, BREACH})
 ALWAYS_TRUE = {"_c": {"o": "_c"}}
 
 BindingKind = Literal[
+    "again_event",
+    "again_met",
+    "bearing",
+    "derive_ends",
+    "period_input",
     "arise",
     "meet",
     "extend",
@@ -94,6 +100,7 @@ class CompiledForm:
     definition: dict[str, dict[str, Any]] = field(default_factory=dict)
     bindings: dict[str, Binding] = field(default_factory=dict)
     period_kinds: set[str] = field(default_factory=set)
+    period_inputs: set[str] = field(default_factory=set)
     keep_always: set[str] = field(default_factory=set)
     joined_on_trigger: dict[str, list[frozenset[str]]] = field(default_factory=dict)
     obligation_fields: dict[str, str] = field(default_factory=dict)
@@ -108,6 +115,8 @@ def engine_field_for(reference: str) -> str:
     head, tail = describe_reference(reference)
     if head == "beneficiary":
         return "beneficiary"
+    if head == "derived":
+        return str(tail)
     if head == "trigger":
         if tail == "date":
             return "tdate"
@@ -146,6 +155,8 @@ def _conditions(where: dict[str, Any], form: CompiledForm, joined: set[str]) -> 
 def _test_terms(name: str, test: Test, form: CompiledForm, joined: set[str]) -> list[dict[str, Any]]:
     if test.same_as is not None:
         engine_field = engine_field_for(test.same_as)
+        if test.same_as.startswith("derived."):
+            return [{name: {"o": engine_field}}]
         form.obligation_fields[engine_field] = test.same_as
         joined.add(name)
         if test.same_as.startswith("trigger"):
@@ -158,11 +169,13 @@ def _test_terms(name: str, test: Test, form: CompiledForm, joined: set[str]) -> 
         operator = "$lte" if test.on_or_before is not None else "$gte"
         return [{operator: {name: {"o": engine_field}}}]
     if test.not_ is not None:
-        return [{"$neq": {name: scalar_json(test.not_)}}]
+        # A fact without the field is not equal to the value either.
+        return [{"$or": [{"$nex": {name: 1}}, {"$neq": {name: scalar_json(test.not_)}}]}]
     if test.one_of is not None:
         return [{"$or": [{name: scalar_json(v)} for v in test.one_of]}]
     if test.not_one_of is not None:
-        return [{"$neq": {name: scalar_json(v)}} for v in test.not_one_of]
+        differs = [{"$neq": {name: scalar_json(v)}} for v in test.not_one_of]
+        return [{"$or": [{"$nex": {name: 1}}, {"$and": differs} if len(differs) > 1 else differs[0]]}]
     if test.present is not None:
         return [{"$ex" if test.present else "$nex": {name: 1}}]
     for key, operator in _COMPARISONS.items():
@@ -172,8 +185,37 @@ def _test_terms(name: str, test: Test, form: CompiledForm, joined: set[str]) -> 
     raise AssertionError("a Test always has one test")  # the language guarantees it
 
 
+def _fact_terms(pattern: FactPattern, form: CompiledForm, joined: set[str]) -> list[dict[str, Any]]:
+    """The ``where`` conditions and the ``any_of`` groups of one pattern."""
+    terms = _conditions(pattern.where, form, joined)
+    if pattern.any_of:
+        groups = [_conditions(group, form, joined) for group in pattern.any_of]
+        terms.append({"$or": [g[0] if len(g) == 1 else {"$and": g} for g in groups]})
+    return terms
+
+
+def _ors_last(terms: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Put ``$or`` terms after every other term, and the always-true join term last.
+
+    Measured here: in a pattern that refers to an earlier one, a ``$or`` placed
+    before a reference term makes durable-rules skip that reference's test
+    (a listing dated before its obligation matched it). After them, every
+    combination gives the right answer (docs/engine-notes.md).
+    """
+    terms = list(terms)
+    plain = [t for t in terms if "$or" not in t and t != ALWAYS_TRUE and not _is_always_true(t)]
+    ors = [t for t in terms if "$or" in t]
+    closing = [t for t in terms if t == ALWAYS_TRUE or _is_always_true(t)]
+    return plain + ors + closing
+
+
+def _is_always_true(term: dict[str, Any]) -> bool:
+    value = term.get("_c")
+    return isinstance(value, dict) and list(value.values()) == ["_c"]
+
+
 def _pattern(kind: str, terms: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    all_terms = [{"t": kind}, *terms]
+    all_terms = [{"t": kind}, *_ors_last(terms)]
     return all_terms[0] if len(all_terms) == 1 else {"$and": all_terms}
 
 
@@ -185,7 +227,7 @@ def _joined_pattern(
     pattern: FactPattern, form: CompiledForm, extra: Iterable[dict[str, Any]] = ()
 ) -> tuple[dict[str, Any], set[str]]:
     joined: set[str] = set()
-    terms = _conditions(pattern.where, form, joined)
+    terms = _fact_terms(pattern, form, joined)
     terms.extend(extra)
     if "$trigger" not in joined:
         # A fact that does not name the trigger can only answer an obligation
@@ -206,12 +248,20 @@ def _trigger_patterns(trigger: FactTrigger | PeriodTrigger, owed_to: Any, form: 
             terms.append({"$or": [{"quarter": q} for q in trigger.quarters]})
         patterns = [{"f": _pattern(PERIOD, terms)}]
     else:
-        patterns = [{"f": _pattern(trigger.on, _conditions(trigger.where, form, set()))}]
+        patterns = [{"f": _pattern(trigger.on, _fact_terms(trigger, form, set()))}]
         for number, condition in enumerate(trigger.provided):
-            patterns.append({f"q{number}": _pattern(condition.fact, _conditions(condition.where, form, set()))})
+            # Dated on or before the trigger: a fact derived later never reaches back.
+            terms = [*_fact_terms(condition, form, set()), {"$lte": {"day": {"f": "day"}}}]
+            if condition.covers_trigger:
+                terms += [{"$lte": {"start": {"f": "day"}}}, {"$gte": {"end": {"f": "day"}}}]
+            terms.append({"_c": {"f": "_c"}})
+            patterns.append({f"q{number}": _pattern(condition.fact, terms)})
             form.keep_always.add(condition.fact)
     if owed_to == "each_holder":
         patterns.append({"h": {"t": HOLDER}})
+    if isinstance(trigger, FactTrigger):
+        for number, condition in enumerate(trigger.provided_none):
+            patterns.append({f"n{number}$not": _pattern(condition.fact, _fact_terms(condition, form, set()))})
     return patterns
 
 
@@ -223,17 +273,34 @@ def _compile_duty(rule: DutyRule, form: CompiledForm) -> None:
             Binding("arise", rule.id, index),
         )
         due = trigger.due or rule.due
-        assert due is not None
-        for number, extension in enumerate(due.extended_by):
+        for number, extension in enumerate(due.extended_by if due else ()):
             pattern, _ = _joined_pattern(extension, form, [{"$lte": {"day": {"o": "ext_deadline"}}}])
             form.add(
                 f"{rule.id}/extends/{index}/{number}",
                 [_obligation_pattern(rule.id, {"alt": index}), pattern],
                 Binding("extend", rule.id, index, number),
             )
+    act_by = [{"$lte": {"day": {"o": "act_by"}}}] if rule.act_by else []
     for index, meeting in enumerate(rule.met_by):
-        pattern, _ = _joined_pattern(meeting, form)
+        pattern, _ = _joined_pattern(meeting, form, act_by)
         form.add(f"{rule.id}/met/{index}", [_obligation_pattern(rule.id), pattern], Binding("meet", rule.id, index))
+    for index, again in enumerate(rule.again_after):
+        event, _ = _joined_pattern(again.event, form, [{"$lte": {"day": {"o": "tday"}}}])
+        event = {"e": event["m"]}
+        form.keep_always.add(again.event.fact)
+        form.add(
+            f"{rule.id}/again/{index}/event",
+            [_obligation_pattern(rule.id), event],
+            Binding("again_event", rule.id, index),
+        )
+        deadline = [{"$lte": {"day": {"o": f"again_by_{index}"}}}] if again.act_by else []
+        answer, _ = _joined_pattern(again.met_by, form, [*deadline, {"$gt": {"day": {"e": "day"}}}])
+        answer["m"]["$and"].append({"_c": {"e": "_c"}})
+        form.add(
+            f"{rule.id}/again/{index}/met",
+            [_obligation_pattern(rule.id), event, answer],
+            Binding("again_met", rule.id, index),
+        )
 
 
 def _compile_prohibition(rule: ProhibitionRule, form: CompiledForm) -> None:
@@ -249,7 +316,7 @@ def _compile_prohibition(rule: ProhibitionRule, form: CompiledForm) -> None:
         base.append({"$lte": {"day": {"o": "tday"}}})
         if permission.given_by == "beneficiary":
             base.append({"by": {"o": "beneficiary"}})
-        variants: list[list[dict[str, Any]]] = [[{"$nex": {"ref": 1}}], [{"ref": {"o": "tkey"}}]]
+        variants: list[list[dict[str, Any]]] = [[{"$nex": {"ref": 1}}], [{"ref": {"o": "tid"}}]]
         if permission.ref == "required":
             variants = variants[1:]
         for one_per in sorted({t.one_per for t in rule.triggers() if t.one_per}):
@@ -271,6 +338,22 @@ def _compile_derive(rule: DeriveRule, form: CompiledForm) -> None:
         patterns.append({f"p{number}": _pattern(pattern.fact, _conditions(pattern.where, form, set()))})
         form.keep_always.add(pattern.fact)
     form.add(f"{rule.id}/derives", patterns, Binding("derive", rule.id))
+    if rule.ends_when is not None:
+        ending, _ = _joined_pattern(rule.ends_when, form)
+        derived = {"o": _pattern(rule.derives, [{"by_rule": rule.id}])}
+        form.add(f"{rule.id}/ends", [derived, ending], Binding("derive_ends", rule.id))
+
+
+def _compile_period(rule: PeriodRule, form: CompiledForm) -> None:
+    inputs = {rule.starts_on}
+    for term in rule.ends.later_of:
+        inputs.add(term.fact)
+        if term.plus_days_of:
+            inputs.add(term.plus_days_of)
+    for fact_type in sorted(inputs):
+        form.add(f"{rule.id}/input/{fact_type}", [{"f": {"t": fact_type}}], Binding("period_input", rule.id))
+        form.period_inputs.add(fact_type)
+        form.keep_always.add(fact_type)
 
 
 def _compile_remedy(rule: RemedyRule, form: CompiledForm) -> None:
@@ -287,6 +370,11 @@ def _compile_review(rule: ReviewRule, form: CompiledForm) -> None:
     for index, trigger in enumerate(rule.triggers()):
         form.add(
             f"{rule.id}/arises/{index}", _trigger_patterns(trigger, "all", form), Binding("review", rule.id, index)
+        )
+    for index, bearing in enumerate(rule.bearing):
+        pattern, _ = _joined_pattern(bearing, form)
+        form.add(
+            f"{rule.id}/bearing/{index}", [_obligation_pattern(rule.id), pattern], Binding("bearing", rule.id, index)
         )
 
 
@@ -305,7 +393,7 @@ def _compile_agreement(form: CompiledForm) -> None:
         ("own", [], [{"by": {"o": "beneficiary"}}]),
         ("shared", [{"beneficiary": "*"}], []),
     ):
-        for which, trigger_terms in (("any", [{"$nex": {"trigger": 1}}]), ("named", [{"trigger": {"o": "tkey"}}])):
+        for which, trigger_terms in (("any", [{"$nex": {"trigger": 1}}]), ("named", [{"trigger": {"o": "tid"}}])):
             form.add(
                 f"$waiver/{scope}/{which}",
                 [
@@ -321,6 +409,7 @@ _COMPILERS = {
     DutyRule: _compile_duty,
     ProhibitionRule: _compile_prohibition,
     DeriveRule: _compile_derive,
+    PeriodRule: _compile_period,
     RemedyRule: _compile_remedy,
     ReviewRule: _compile_review,
 }

@@ -36,17 +36,22 @@ from covenant.engine import EnginePool, Patterns, Ruleset
 from covenant.facts import Fact
 from covenant.language import (
     Agreement,
+    DateTerm,
     DeriveRule,
     Due,
     DutyRule,
     FactTrigger,
+    PeriodRule,
     PeriodTrigger,
     ProhibitionRule,
     RemedyRule,
     ReviewRule,
+    scalar_json,
 )
 
 OPEN = "pending"
+UNKNOWN_END = 10**8
+"""A period end not known yet (no registration effective): compares after every real day."""
 
 
 @dataclass
@@ -79,6 +84,10 @@ class Obligation:
     met_on: Date | None = None
     decide_on: Date | None = None
     extended: bool = False
+    act_by: Date | None = None
+    requirement_met: bool = False
+    events: dict[str, int] = field(default_factory=dict)
+    answered: set[str] = field(default_factory=set)
     alt: int = 0
     engine_fact: dict[str, Any] | None = None
 
@@ -151,6 +160,8 @@ class Evaluation:
         self._consumed: list[dict[str, Any]] = []
         self._by_engine_key: dict[str, Fact] = {}
         self._period_queue: list[tuple[Date, str, int]] = []
+        self._period_inputs: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+        self._periods: dict[str, dict[str, Any]] = {}
 
     # --- the walk -------------------------------------------------------
     def run(self) -> AgreementState:
@@ -340,6 +351,10 @@ class Evaluation:
         key = f"{rule.id}|{trigger_key}|{beneficiary or '*'}"
         if key in self.obligations:
             return None
+        if getattr(rule, "one_open_at_a_time", False) and any(
+            o.rule_id == rule.id and o.beneficiary == beneficiary and not o.settled for o in self.obligations.values()
+        ):
+            return None
         trigger_date = as_date(Date.fromordinal(fact["day"]) if "day" in fact else self.today)
         if beneficiary is not None and beneficiary in self.holding:
             held_from, held_to = self.holding[beneficiary]
@@ -368,6 +383,7 @@ class Evaluation:
             "alt": index,
             "okey": key,
             "tkey": trigger_key,
+            "tid": fact.get("key", trigger_key),
             "tday": obligation.trigger_date.toordinal(),
             "tdate": obligation.trigger_date.isoformat(),
             "beneficiary": beneficiary or "*",
@@ -387,8 +403,11 @@ class Evaluation:
         beneficiary: str | None,
         patterns: Patterns,
     ) -> None:
-        due_rule = trigger.due or rule.due
         anchor = as_date(Date.fromordinal(fact["day"]))
+        if rule.breach_starts == "on_trigger":
+            self._arise_from_trigger(rule, trigger, index, fact, beneficiary, anchor)
+            return
+        due_rule = trigger.due or rule.due
         due, basis = self._due(due_rule, anchor)
         if not self._in_window(rule, due, trigger, anchor):
             return
@@ -401,17 +420,41 @@ class Evaluation:
         if obligation is None:
             return
         obligation.due_basis = basis
+        assert obligation.engine_fact is not None
         ext_deadline = due
         if due_rule.extended_by:
             ext_deadline = max(
                 self.calendar.business_days_after(due, e.no_later_than_business_days_after_due)
                 for e in due_rule.extended_by
             )
-            assert obligation.engine_fact is not None
             obligation.engine_fact["ext_deadline"] = ext_deadline.toordinal()
         self._plan_decision(obligation, ext_deadline.add(days=1))
-        assert obligation.engine_fact is not None
         self._assert(obligation.engine_fact)
+
+    def _arise_from_trigger(
+        self, rule: DutyRule, trigger: Any, index: int, fact: dict[str, Any], beneficiary: str | None, anchor: Date
+    ) -> None:
+        """A duty in breach from its trigger's date unless met by then (listing, notices before a closing)."""
+        trigger_key = str(fact.get(trigger.one_per) if trigger.one_per else fact["key"])
+        obligation = self._new_obligation(
+            rule, index, fact, beneficiary, None, trigger.terms, trigger_key, fact["key"], "duty"
+        )
+        if obligation is None:
+            return
+        assert obligation.engine_fact is not None
+        if rule.act_by is not None:
+            obligation.act_by, obligation.due_basis = self._due(rule.act_by, anchor)
+            obligation.engine_fact["act_by"] = obligation.act_by.toordinal()
+        for number, again in enumerate(rule.again_after):
+            if again.act_by is not None:
+                again_by, _ = self._due(again.act_by, anchor)
+                obligation.engine_fact[f"again_by_{number}"] = again_by.toordinal()
+        self._assert(obligation.engine_fact)
+        if rule.act_by is None and not rule.again_after:
+            if obligation.status == OPEN:
+                self._breach(obligation, anchor)  # from the trigger's date: a same-day cure is one day
+        else:
+            self._end_of_day[self.today].append(obligation.key)
 
     def _arise_prohibition(
         self,
@@ -439,6 +482,8 @@ class Evaluation:
         obligation = self._new_obligation(rule, index, fact, None, None, {}, fact["key"], fact["key"], "review")
         if obligation is not None:
             obligation.status = "review"
+            if rule.bearing and obligation.engine_fact is not None:
+                self._assert(obligation.engine_fact)  # stays: facts bearing on it may come later
             obligation.engine_fact = None
 
     def _due(self, due: Due, anchor: Date) -> tuple[Date, str]:
@@ -448,6 +493,9 @@ class Evaluation:
             raw = anchor.add(days=due.days_after)
             day = self.calendar.rolled(raw) if roll else raw
             return day, _rolled_basis(f"{due.days_after} calendar days after {anchor}", raw, day, rolled, self.calendar)
+        if due.days_before is not None:
+            day = anchor.subtract(days=due.days_before)
+            return day, f"on or before {due.days_before} calendar days before {anchor}"
         if due.business_days_after is not None:
             day = self.calendar.business_days_after(anchor, due.business_days_after)
             return day, f"business day {due.business_days_after} after {anchor}"
@@ -519,10 +567,22 @@ class Evaluation:
         self.used.add(fact["key"])
         if "$trigger" in _joined_names(meeting):
             self._consume(fact)
+        if rule.again_after:
+            obligation.requirement_met = True  # the rest is decided tonight, with the events
+            return
         self._meet(obligation, Date.fromordinal(fact["day"]), rule.curable)
 
     def _meet(self, obligation: Obligation, on: Date, curable: bool) -> None:
-        assert obligation.due is not None
+        if obligation.due is None:  # in breach from the trigger unless met the same day
+            if obligation.status == OPEN:
+                obligation.status = "fulfilled"
+                obligation.met_on = on
+                self._close(obligation)
+            elif curable:
+                obligation.status = "cured"
+                obligation.cured_on = on
+                self._close(obligation)
+            return
         if on <= obligation.due:
             obligation.status = "fulfilled"
             obligation.met_on = on
@@ -603,9 +663,23 @@ class Evaluation:
             line=0,
             order=-1,
         )
+        first = patterns["p0"]
+        copied = {name: first[name] for name in rule.copy_fields if name in first}
+        fields = {**copied, **{k: scalar_json(v) for k, v in rule.set_fields.items()}}
+        derived.fields.update(fields)
         self.derived[fact_id] = derived
         self.used.update(inputs)
-        self._assert({"t": rule.derives, "key": fact_id, "day": self.today.toordinal(), "_c": 1})
+        self._assert(
+            {
+                "t": rule.derives,
+                "key": fact_id,
+                "by_rule": rule_id,
+                "day": self.today.toordinal(),
+                "tday": self.today.toordinal(),
+                "_c": 1,
+                **fields,
+            }
+        )
 
     def _on_grant(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
         assert rule_id is not None
@@ -617,6 +691,103 @@ class Evaluation:
                 obligation.remedies.append(remedy)
         if rule_id not in obligation.notes:
             obligation.notes.append(rule_id)
+
+    def _on_again_event(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
+        obligation = self.obligations.get(patterns["o"]["okey"])
+        if obligation is None or obligation.settled:
+            return
+        obligation.events.setdefault(patterns["e"]["key"], index)
+        obligation.note_evidence(patterns["e"]["key"])
+        self.used.add(patterns["e"]["key"])
+
+    def _on_again_met(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
+        obligation = self.obligations.get(patterns["o"]["okey"])
+        if obligation is None or obligation.settled:
+            return
+        obligation.answered.add(patterns["e"]["key"])
+        obligation.note_evidence(patterns["m"]["key"])
+        self.used.add(patterns["m"]["key"])
+
+    def _on_bearing(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
+        obligation = self.obligations.get(patterns["o"]["okey"])
+        if obligation is not None:
+            obligation.note_evidence(patterns["m"]["key"])
+            self.used.add(patterns["m"]["key"])
+
+    def _on_derive_ends(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        self.used.add(patterns["m"]["key"])
+        self.ruleset.retract_fact(patterns["o"])
+
+    def _on_period_input(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        """Recompute a derived period (the Lock-up Period) when one of its inputs arrives."""
+        assert rule_id is not None
+        fact = patterns["f"]
+        self._period_inputs[fact["t"]][fact.get("key", fact["id"])] = fact  # a re-derived period replaces
+        if "key" in fact and not fact.get("by_rule"):
+            self.used.add(fact["key"])
+        rule: PeriodRule = self.form.rules[rule_id]
+        starts = sorted(f["day"] for f in self._period_inputs[rule.starts_on].values())
+        if not starts:
+            return
+        ends = [self._date_term(term) for term in rule.ends.later_of]
+        known = all(end is not None for end in ends)
+        end = max(e for e in ends if e is not None) if known else UNKNOWN_END
+        current = self._periods.get(rule_id)
+        if current is not None and (current["start"], current["end"]) == (starts[0], end):
+            return
+        if current is not None:
+            self.ruleset.retract_fact(current)
+        period = {
+            "t": rule.derives,
+            "key": rule_id,
+            "by_rule": rule_id,
+            "day": self.today.toordinal(),
+            "tday": self.today.toordinal(),
+            "start": starts[0],
+            "end": end,
+            "end_known": known,
+            "_c": 1,
+        }
+        self._periods[rule_id] = period
+        fields: dict[str, Any] = {"start": Date.fromordinal(starts[0])}
+        if known:
+            fields["end"] = Date.fromordinal(end)
+        self.derived[rule_id] = Fact(
+            id=rule_id,
+            type=rule.derives,
+            date=self.today,
+            fields=fields,
+            file=self.form.files[rule_id],
+            line=0,
+            order=-1,
+        )
+        self._assert(period)
+
+    def _date_term(self, term: DateTerm) -> int | None:
+        """The ordinal of a computed date, or None while a fact it needs has not happened."""
+        facts = sorted(self._period_inputs.get(term.fact, {}).values(), key=lambda f: f["day"])
+        if not facts:
+            return None
+        base_fact = facts[0]
+        if term.field == "date":
+            base = base_fact["day"]
+        elif base_fact.get(term.field) is None or (term.field == "end" and not base_fact.get("end_known", True)):
+            return None
+        else:
+            base = base_fact[term.field]
+        day = Date.fromordinal(base).add(years=term.years_after, days=term.days_after)
+        if term.plus_days_of:
+            extra = 0
+            suspended: set[int] = set()
+            for span in self._period_inputs.get(term.plus_days_of, {}).values():
+                if "until" not in span:
+                    return None  # open-ended: the period has not ended
+                first = max(span["day"], base)
+                last = Date.fromisoformat(span["until"]).toordinal()
+                suspended.update(range(first, last + 1))
+            extra = len(suspended)
+            day = day.add(days=extra)
+        return day.toordinal()
 
     # --- breaches ---------------------------------------------------------
     def _decide_duties(self, day: Date) -> None:
@@ -634,7 +805,14 @@ class Evaluation:
                 continue
             if obligation.kind == "prohibition":
                 self._breach(obligation, obligation.trigger_date)
-            elif obligation.due is not None and obligation.due < day:
+            elif obligation.due is None:
+                if obligation.requirement_met and set(obligation.events) <= obligation.answered:
+                    obligation.status = "fulfilled"
+                    obligation.met_on = day
+                    self._close(obligation)
+                else:
+                    self._breach(obligation, obligation.trigger_date)
+            elif obligation.due < day:
                 self._breach(obligation, obligation.due.add(days=1))
 
     def _breach(self, obligation: Obligation, start: Date) -> None:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 
 RULE_ID = r"^[a-z0-9][a-z0-9-]*$"
 FACT_NAME = r"^[a-z][a-z0-9_]*$"
-REFERENCE = re.compile(r"^(trigger(\.[a-z_]+)?|beneficiary|terms\.[a-z_]+)$")
+REFERENCE = re.compile(r"^(trigger(\.[a-z_]+)?|beneficiary|terms\.[a-z_]+|derived\.[a-z_]+)$")
 
 Scalar = str | StrictInt | StrictBool | Decimal
 
@@ -91,6 +91,17 @@ class FactPattern(_Strict):
 
     fact: Annotated[str, Field(pattern=FACT_NAME, description="a fact type of facts.md, or a derived fact")]
     where: dict[str, Condition] = Field(default_factory=dict)
+    any_of: list[dict[str, Condition]] = Field(
+        default_factory=list, description="at least one of these groups of conditions holds as well"
+    )
+
+
+class Provided(FactPattern):
+    """A fact that must already hold when the trigger happens (dated on or before it)."""
+
+    covers_trigger: StrictBool = Field(
+        default=False, description="a derived period whose start and end enclose the trigger's date"
+    )
 
 
 class Extension(FactPattern):
@@ -104,6 +115,7 @@ class Due(_Strict):
     """When the obligation falls due; give exactly one of the first four keys."""
 
     days_after: StrictInt | None = Field(default=None, ge=0, description="calendar days after the trigger, rolled")
+    days_before: StrictInt | None = Field(default=None, ge=1, description="calendar days before the trigger")
     business_days_after: StrictInt | None = Field(default=None, ge=1)
     business_days_before: StrictInt | None = Field(default=None, ge=1)
     date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="a fixed date, rolled")
@@ -114,11 +126,13 @@ class Due(_Strict):
     def _one_kind(self) -> Due:
         kinds = [
             k
-            for k in ("days_after", "business_days_after", "business_days_before", "date")
+            for k in ("days_after", "days_before", "business_days_after", "business_days_before", "date")
             if getattr(self, k) is not None
         ]
         if len(kinds) != 1:
-            raise ValueError("give exactly one of days_after, business_days_after, business_days_before, date")
+            raise ValueError(
+                "give exactly one of days_after, days_before, business_days_after, business_days_before, date"
+            )
         return self
 
 
@@ -127,8 +141,14 @@ class FactTrigger(_Strict):
 
     on: Annotated[str, Field(pattern=FACT_NAME)]
     where: dict[str, Condition] = Field(default_factory=dict)
-    provided: list[FactPattern] = Field(
+    any_of: list[dict[str, Condition]] = Field(
+        default_factory=list, description="at least one of these groups of conditions holds as well"
+    )
+    provided: list[Provided] = Field(
         default_factory=list, description="other facts that must already hold (a derived fact)"
+    )
+    provided_none: list[FactPattern] = Field(
+        default_factory=list, description="facts that must NOT hold when the trigger happens"
     )
     one_per: Annotated[str, Field(pattern=FACT_NAME)] | None = Field(
         default=None, description="one obligation per value of this field (an offering's ref)"
@@ -178,6 +198,14 @@ class Permission(FactPattern):
 OwedTo = Literal["all", "each_holder"] | dict[Literal["buyer_in"], str]
 
 
+class AgainAfter(_Strict):
+    """After each such event (an amendment), a new meeting fact dated after it is required too."""
+
+    event: FactPattern
+    met_by: FactPattern
+    act_by: Due | None = Field(default=None, description="deadline for the new act, relative to the trigger")
+
+
 class _RuleBase(_Strict):
     id: Annotated[str, Field(pattern=RULE_ID, description="stable rule id, as the memo names it")]
     clause: Annotated[str, Field(min_length=1, description="the clause as the agreement numbers it, e.g. 4(g)(i)")]
@@ -191,9 +219,20 @@ class DutyRule(_RuleBase):
     arises: Trigger | list[Trigger]
     owed_to: OwedTo
     due: Due | None = None
+    breach_starts: Literal["day_after_due", "on_trigger"] = Field(
+        default="day_after_due",
+        description="on_trigger: in breach from the trigger's date (no due date) until met",
+    )
+    act_by: Due | None = Field(
+        default=None, description="with breach_starts on_trigger: meeting facts must take effect by this date"
+    )
     met_by: list[Meeting] = Field(min_length=1)
+    again_after: list[AgainAfter] = Field(default_factory=list)
     window: Window | None = None
     curable: StrictBool = Field(default=True, description="false: a late act does not cure")
+    one_open_at_a_time: StrictBool = Field(
+        default=False, description="no new obligation of this rule while one is pending or breached"
+    )
     remedies: list[str] = Field(default_factory=list)
 
     def triggers(self) -> list[Trigger]:
@@ -201,6 +240,10 @@ class DutyRule(_RuleBase):
 
     @model_validator(mode="after")
     def _each_trigger_has_a_due(self) -> DutyRule:
+        if self.breach_starts == "on_trigger":
+            if self.due is not None or any(t.due for t in self.triggers()):
+                raise ValueError("a duty in breach from its trigger has no `due`; use `act_by` for a deadline")
+            return self
         for trigger in self.triggers():
             if trigger.due is None and self.due is None:
                 raise ValueError("give `due` for the rule or for each of its triggers")
@@ -223,6 +266,44 @@ class DeriveRule(_RuleBase):
     derives: Annotated[str, Field(pattern=FACT_NAME, description="the name of the derived fact")]
     when: list[FactPattern] = Field(min_length=1, max_length=8)
     once: StrictBool = Field(default=True, description="derive it at most once per agreement")
+    copy_fields: list[Annotated[str, Field(pattern=FACT_NAME)]] = Field(
+        default_factory=list, alias="copy", description="fields copied from the first `when` fact"
+    )
+    set_fields: dict[Annotated[str, Field(pattern=FACT_NAME)], Scalar] = Field(
+        default_factory=dict, alias="set", description="fields the derived fact always has"
+    )
+    ends_when: FactPattern | None = Field(
+        default=None, description="a fact that ends the derived fact (same_as: derived.<field>)"
+    )
+
+
+class DateTerm(_Strict):
+    """A date computed from a fact: its date (or a date field) plus days or years."""
+
+    fact: Annotated[str, Field(pattern=FACT_NAME)]
+    field: Literal["date", "start", "end"] = "date"
+    days_after: StrictInt = Field(default=0, ge=0)
+    years_after: StrictInt = Field(default=0, ge=0)
+    plus_days_of: Annotated[str, Field(pattern=FACT_NAME)] | None = Field(
+        default=None,
+        description="add each day inside spans of this fact (date to `until`, both included) from the base date on",
+    )
+
+
+class PeriodEnd(_Strict):
+    later_of: list[DateTerm] = Field(min_length=1)
+
+
+class PeriodRule(_RuleBase):
+    """A period derived from facts (the Lock-up Period), recomputed when they arrive.
+
+    Until every term of ``ends`` is known, the period has not ended.
+    """
+
+    kind: Literal["period"]
+    derives: Annotated[str, Field(pattern=FACT_NAME)]
+    starts_on: Annotated[str, Field(pattern=FACT_NAME, description="the fact whose date starts it")]
+    ends: PeriodEnd
 
 
 class RemedyRule(_RuleBase):
@@ -234,12 +315,17 @@ class RemedyRule(_RuleBase):
 class ReviewRule(_RuleBase):
     kind: Literal["review"]
     arises: FactTrigger | list[FactTrigger]
+    bearing: list[FactPattern] = Field(
+        default_factory=list, description="facts that bear on the judgment, listed as evidence"
+    )
 
     def triggers(self) -> list[FactTrigger]:
         return self.arises if isinstance(self.arises, list) else [self.arises]
 
 
-Rule = Annotated[DutyRule | ProhibitionRule | DeriveRule | RemedyRule | ReviewRule, Field(discriminator="kind")]
+Rule = Annotated[
+    DutyRule | ProhibitionRule | DeriveRule | PeriodRule | RemedyRule | ReviewRule, Field(discriminator="kind")
+]
 
 
 class Buyer(_Strict):
