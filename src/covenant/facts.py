@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, BinaryIO, Literal
 
 import pendulum
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -35,10 +36,23 @@ from covenant.calendar import Date
 from covenant.diagnostics import InputError, Problem
 
 MAX_LINE_BYTES = 1_000_000
-"""A fact is a few hundred bytes; a longer line is a broken export, not a fact."""
+"""A fact is a few hundred bytes; a longer line is a broken export, not a fact (docs/limits.md)."""
+
+MAX_FACTS = 1_000_000
+"""Facts per run, all files together: far beyond any agreement's history, short of exhausting memory."""
 
 MAX_ID_LENGTH = 200
+MAX_AMOUNT = Decimal(10) ** 15
+"""Amounts in USD: a quadrillion is no real amount, and keeps the arithmetic exact."""
+
+MAX_SHARES = 10**15
+"""Share counts: the engine compares 64-bit integers, times small factors (twice the issuable shares)."""
+
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-/#]*$"
+_RESERVED_ID = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+"""Period ends are the triggers of calendar obligations, named by their date: a fact may not take that name."""
+_AMOUNT_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
+_BOM = b"\xef\xbb\xbf"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -55,17 +69,32 @@ def _parse_date(value: Any) -> Date:
 def _parse_amount(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValueError('expected an amount: a decimal string such as "1250.00" or a number')
+    text = str(value).strip()
+    if isinstance(value, str) and not _AMOUNT_TEXT.match(text):
+        raise ValueError(f"{value!r} is not a decimal amount")
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{value!r} is not a decimal amount") from None
     if not amount.is_finite():
         raise ValueError(f"{value!r} is not a finite amount")
     if amount < 0:
         raise ValueError(f"{value!r} is negative; amounts are zero or more")
-    if amount.as_tuple().exponent < -6:  # type: ignore[operator]
+    if amount >= MAX_AMOUNT:
+        raise ValueError(f"{value!r} is too large; amounts are below {MAX_AMOUNT:,}")
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent < -6:
         raise ValueError(f"{value!r} has more than six decimal places")
+    if exponent > 0:
+        amount = amount.quantize(Decimal(1))  # 1E+3 from a JSON number: written as 1000
     return amount
+
+
+def _check_id(value: str) -> str:
+    if _RESERVED_ID.match(value):
+        raise ValueError(f"{value!r} is shaped like a date; such ids name period ends (use e.g. 'f-{value}')")
+    return value
 
 
 def _parse_month(value: Any) -> str:
@@ -83,8 +112,9 @@ Amount = Annotated[
 Month = Annotated[str, PlainValidator(_parse_month), WithJsonSchema({"type": "string", "pattern": r"^\d{4}-\d{2}$"})]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=_ID_PATTERN)]
+FactId = Annotated[Identifier, AfterValidator(_check_id)]
 BuyerId = Identifier
-Shares = Annotated[StrictInt, Field(ge=0)]
+Shares = Annotated[StrictInt, Field(ge=0, le=MAX_SHARES)]
 
 
 class _FactModel(BaseModel):
@@ -92,7 +122,7 @@ class _FactModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Identifier
+    id: FactId
     date: FactDate
     agreement: Identifier | None = None
     note: Annotated[str, Field(max_length=10_000)] | None = None
@@ -396,7 +426,11 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class FactLog:
-    """Every fact of one run, in input order, plus what was skipped (lenient mode)."""
+    """Every fact of one run, in input order, plus what was skipped (lenient mode).
+
+    ``lines_read`` counts the non-blank lines of each file: every one of them
+    is either a fact of ``facts`` or a line named by a problem of ``skipped``.
+    """
 
     facts: tuple[Fact, ...]
     skipped: tuple[Problem, ...] = ()
@@ -405,13 +439,31 @@ class FactLog:
     def by_id(self) -> dict[str, Fact]:
         return {f.id: f for f in self.facts}
 
+    def skipped_lines(self) -> dict[str, int]:
+        """How many lines of each file were skipped (a line may have several problems)."""
+        lines: dict[str, set[int | None]] = {}
+        for problem in self.skipped:
+            lines.setdefault(problem.file, set()).add(problem.line)
+        return {file: len(numbers) for file, numbers in sorted(lines.items())}
+
+
+FactCheck = Callable[[Fact], list[Problem]]
+"""A check that needs the agreement (its buyers, its id, the ids its rules derive), run on each fact."""
+
+_MESSAGE_TEXT = 120
+
+
+def _clip(text: str, limit: int = _MESSAGE_TEXT) -> str:
+    """Messages quote what was written; a megabyte of it helps nobody."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 def _field_path(loc: Sequence[int | str]) -> str:
     # pydantic puts the discriminator tag first ("delivery", "to"); people want "to".
     parts = [str(p) for p in loc]
     if parts and parts[0] in FACT_TYPES:
         parts = parts[1:]
-    return ".".join(parts) or "type"
+    return _clip(".".join(parts), 60) or "type"
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -421,7 +473,7 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "union_tag_invalid":
-        return f"unknown fact type {error['ctx']['tag']!r} (see facts.md for the types)"
+        return f"unknown fact type {_clip(repr(error['ctx']['tag']), 60)} (see facts.md for the types)"
     if kind == "union_tag_not_found":
         return "required field is missing"
     if kind == "literal_error":
@@ -429,7 +481,7 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
         return "expected an identifier (letters, digits and _ . : - / #, starting with a letter or digit)"
     message = str(error["msg"])
-    return message.removeprefix("Value error, ")
+    return _clip(message.removeprefix("Value error, "), 300)
 
 
 def parse_fact(raw: dict[str, Any], file: str, line: int, order: int) -> Fact:
@@ -452,46 +504,118 @@ def parse_fact(raw: dict[str, Any], file: str, line: int, order: int) -> Fact:
     )
 
 
-def _decode_lines(path: Path, display: str) -> Iterable[tuple[int, Any, Problem | None]]:
-    """Yield (line number, decoded object, problem) for every non-blank line."""
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    for number, raw_line in enumerate(data.split(b"\n"), start=1):
-        raw_line = raw_line.rstrip(b"\r")
-        if not raw_line.strip():
+MAX_NESTING = 8
+"""A fact is an object of scalars and lists of ids: two levels. Deeper is not a fact (docs/limits.md)."""
+
+
+def _raw_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, int]]:
+    """Yield (line number, bytes without the line end, length) for every line.
+
+    The file is read a line at a time, and a line longer than
+    ``MAX_LINE_BYTES`` is never held in memory: it is counted through and
+    yielded as ``None`` with its length.
+    """
+    number = 0
+    while True:
+        chunk = stream.readline(MAX_LINE_BYTES + 1)
+        if not chunk:
+            return
+        number += 1
+        if number == 1 and chunk.startswith(_BOM):
+            chunk = chunk[len(_BOM) :]
+        if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+            length = len(chunk)
+            while True:
+                more = stream.readline(1 << 20)
+                length += len(more)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield number, None, length
             continue
-        if len(raw_line) > MAX_LINE_BYTES:
-            yield (
-                number,
-                None,
-                Problem(
-                    display,
-                    number,
-                    None,
-                    f"line is {len(raw_line):,} bytes; a fact line may have at most {MAX_LINE_BYTES:,}",
-                ),
-            )
-            continue
-        try:
-            text = raw_line.decode("utf-8")
-        except UnicodeDecodeError as error:
-            yield number, None, Problem(display, number, None, f"not UTF-8 text (byte {error.start + 1} of the line)")
-            continue
-        try:
-            value = json.loads(text, parse_float=Decimal, parse_int=_parse_int)
-        except RecursionError:
-            yield number, None, Problem(display, number, None, "JSON nested too deeply")
-            continue
-        except (json.JSONDecodeError, ValueError) as error:
-            message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-            column = error.colno if isinstance(error, json.JSONDecodeError) else None
-            yield number, None, Problem(display, number, None, f"invalid JSON: {message}", column=column)
-            continue
-        if not isinstance(value, dict):
-            yield number, None, Problem(display, number, None, "expected a JSON object ({...}) describing one fact")
-            continue
-        yield number, value, None
+        line = chunk.rstrip(b"\n").rstrip(b"\r")
+        yield number, line, len(line)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _value_problem(value: Any) -> tuple[str | None, str] | None:
+    """Nesting and text that the rest of the program must never see: (field, message)."""
+    stack: list[tuple[Any, int, str | None]] = [(value, 0, None)]
+    while stack:
+        item, depth, top = stack.pop()
+        if depth > MAX_NESTING:
+            return top, f"nested more than {MAX_NESTING} levels deep; a fact holds text, numbers and lists of ids"
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return top, "text with an unpaired surrogate (\\ud800-\\udfff) is not Unicode"
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                name = key if top is None else top
+                if _value_problem_key(key):
+                    return _clip(repr(key), 60), "a field name must be Unicode text without unpaired surrogates"
+                stack.append((inner, depth + 1, name))
+        elif isinstance(item, list):
+            stack.extend((inner, depth + 1, top) for inner in item)
+    return None
+
+
+def _value_problem_key(key: str) -> bool:
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _decode(number: int, raw: bytes | None, length: int, display: str) -> tuple[Any, Problem | None]:
+    """One line -> (decoded object, None) or (None, the problem with it)."""
+    if raw is None:
+        return None, Problem(
+            display, number, None, f"line is {length:,} bytes; a fact line may have at most {MAX_LINE_BYTES:,}"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return None, Problem(display, number, None, f"not UTF-8 text (byte {error.start + 1} of the line)")
+    try:
+        value = json.loads(
+            text,
+            parse_float=Decimal,
+            parse_int=_parse_int,
+            parse_constant=_no_constant,
+            object_pairs_hook=_no_duplicate_keys,
+        )
+    except RecursionError:
+        return None, Problem(display, number, None, f"JSON nested too deeply (a fact has at most {MAX_NESTING} levels)")
+    except _DuplicateKey as error:
+        return None, Problem(display, number, _clip(str(error), 60), "field given twice in one fact")
+    except (json.JSONDecodeError, ValueError) as error:
+        message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        column = error.colno if isinstance(error, json.JSONDecodeError) else None
+        return None, Problem(display, number, None, f"invalid JSON: {message}", column=column)
+    if not isinstance(value, dict):
+        return None, Problem(display, number, None, "expected a JSON object ({...}) describing one fact")
+    found = _value_problem(value)
+    if found is not None:
+        return None, Problem(display, number, found[0], found[1])
+    return value, None
 
 
 def _parse_int(text: str) -> int:
@@ -511,62 +635,110 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def load_fact_logs(paths: Iterable[Path], *, lenient: bool = False) -> FactLog:
-    """Read and validate fact logs; every problem of every file is reported at once.
+@dataclass
+class _Loading:
+    """What one run of ``load_fact_logs`` has seen so far."""
 
-    In lenient mode, invalid lines are skipped and returned as ``skipped``;
-    nothing is ever dropped silently.
-    """
-    facts: list[Fact] = []
-    problems: list[Problem] = []
-    skipped: list[Problem] = []
-    lines_read: dict[str, int] = {}
-    first_seen: dict[str, Fact] = {}
-    order = 0
-    for path in expand_paths(paths):
+    lenient: bool
+    check: FactCheck | None
+    facts: list[Fact] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+    lines_read: dict[str, int] = field(default_factory=dict)
+    first_seen: dict[str, Fact] = field(default_factory=dict)
+    rejected_ids: dict[str, str] = field(default_factory=dict)  # id of a rejected line -> file:line
+    rejected_offerings: dict[str, str] = field(default_factory=dict)  # financing ref of a rejected line -> place
+
+    def reject(self, problems: list[Problem], raw: Any) -> None:
+        (self.skipped if self.lenient else self.problems).extend(problems)
+        if isinstance(raw, dict) and problems:
+            place = f"{problems[0].file}:{problems[0].line}"
+            if isinstance(raw.get("id"), str):
+                self.rejected_ids.setdefault(raw["id"], place)
+            if raw.get("type") == "financing" and isinstance(raw.get("ref"), str):
+                self.rejected_offerings.setdefault(raw["ref"], place)
+
+    def read_file(self, path: Path) -> None:
         display = str(path)
         if not path.is_file():
-            problems.append(Problem(display, None, None, "no such fact log"))
-            continue
+            self.problems.append(Problem(display, None, None, "no such fact log"))
+            return
         count = 0
-        for number, value, problem in _decode_lines(path, display):
-            count += 1
-            line_problems: list[Problem] = [problem] if problem else []
-            fact: Fact | None = None
-            if value is not None:
-                try:
-                    fact = parse_fact(value, display, number, order)
-                except InputError as error:
-                    line_problems.extend(error.problems)
-            if fact is not None and fact.id in first_seen:
-                earlier = first_seen[fact.id]
-                line_problems.append(
-                    Problem(
-                        display,
-                        number,
-                        "id",
-                        f"duplicate id {fact.id!r}; first used at {earlier.file}:{earlier.line}",
-                    )
-                )
-                fact = None
-            if line_problems:
-                (skipped if lenient else problems).extend(line_problems)
-                continue
-            assert fact is not None
-            first_seen[fact.id] = fact
-            facts.append(fact)
-            order += 1
-        lines_read[display] = count
-    problems.extend(_dangling_refs(facts, skipped if lenient else None))
-    if problems:
-        raise InputError(problems)
-    if lenient:
-        kept_ids = _ids_with_dangling_refs(facts)
-        facts = [f for f in facts if f.id not in kept_ids]
-    return FactLog(facts=tuple(facts), skipped=tuple(skipped), lines_read=lines_read)
+        try:
+            with path.open("rb") as stream:
+                for number, raw_line, length in _raw_lines(stream):
+                    if raw_line is not None and not raw_line.strip():
+                        continue
+                    count += 1
+                    if len(self.facts) >= MAX_FACTS:
+                        self.problems.append(
+                            Problem(display, number, None, f"more than {MAX_FACTS:,} facts in one run; split the run")
+                        )
+                        break
+                    self.read_line(number, raw_line, length, display)
+        except OSError as error:
+            self.problems.append(Problem(display, None, None, f"cannot read: {error.strerror or error}"))
+        self.lines_read[display] = count
+
+    def read_line(self, number: int, raw_line: bytes | None, length: int, display: str) -> None:
+        value, problem = _decode(number, raw_line, length, display)
+        if problem is not None:
+            self.reject([problem], None)
+            return
+        try:
+            fact = parse_fact(value, display, number, len(self.facts))
+        except InputError as error:
+            self.reject(list(error.problems), value)
+            return
+        line_problems = self.check(fact) if self.check is not None else []
+        earlier = self.first_seen.get(fact.id)
+        if earlier is not None:
+            line_problems.append(
+                Problem(display, number, "id", f"duplicate id {fact.id!r}; first used at {earlier.file}:{earlier.line}")
+            )
+        if line_problems:
+            self.reject(line_problems, value if earlier is None else None)
+            return
+        self.first_seen[fact.id] = fact
+        self.facts.append(fact)
 
 
-def _ref_problems(facts: Sequence[Fact]) -> Iterable[tuple[Fact, Problem]]:
+def load_fact_logs(paths: Iterable[Path], *, lenient: bool = False, check: FactCheck | None = None) -> FactLog:
+    """Read and validate fact logs; every problem of every file is reported at once.
+
+    ``check`` adds the agreement's own checks (buyers, agreement id) to each
+    fact. In lenient mode, invalid lines are skipped and returned as
+    ``skipped``, and so is every fact whose ``ref`` names a skipped fact
+    (and the facts naming those, and so on): nothing is dropped silently.
+    Facts keep their input order, files in the order given.
+    """
+    loading = _Loading(lenient=lenient, check=check)
+    for path in expand_paths(paths):
+        loading.read_file(path)
+    facts = loading.facts
+    while True:
+        found = list(_ref_problems(facts, loading.rejected_ids, loading.rejected_offerings))
+        if not found:
+            break
+        if not lenient:
+            loading.problems.extend(problem for _, problem in found)
+            break
+        loading.skipped.extend(problem for _, problem in found)
+        dropped = {fact.id for fact, _ in found}
+        for fact, problem in found:
+            loading.rejected_ids.setdefault(fact.id, f"{problem.file}:{problem.line}")
+            if fact.type == "financing":
+                loading.rejected_offerings.setdefault(fact.fields["ref"], f"{problem.file}:{problem.line}")
+        facts = [f for f in facts if f.id not in dropped]
+    if loading.problems:
+        raise InputError(loading.problems)
+    return FactLog(facts=tuple(facts), skipped=tuple(sorted(loading.skipped)), lines_read=loading.lines_read)
+
+
+def _ref_problems(
+    facts: Sequence[Fact], rejected_ids: dict[str, str], rejected_offerings: dict[str, str]
+) -> Iterable[tuple[Fact, Problem]]:
+    """Facts whose ``ref`` names nothing in ``facts``, and why."""
     ids = {f.id for f in facts}
     offerings = {f.fields["ref"] for f in facts if f.type == "financing"}
     for fact in facts:
@@ -575,36 +747,37 @@ def _ref_problems(facts: Sequence[Fact]) -> Iterable[tuple[Fact, Problem]]:
             continue
         if fact.type in REFS_TO_FACTS or (fact.type == "delivery" and fact.fields["what"] != "offering_notice"):
             if ref not in ids:
-                yield fact, Problem(fact.file, fact.line, "ref", f"no fact has id {ref!r}")
+                message = f"no fact has id {ref!r}"
+                if ref in rejected_ids:
+                    message = f"names fact {ref!r}, which is invalid or was skipped ({rejected_ids[ref]})"
+                yield fact, Problem(fact.file, fact.line, "ref", message)
         elif fact.type == "delivery" and ref not in offerings:
-            yield fact, Problem(fact.file, fact.line, "ref", f"no financing fact has ref {ref!r} (an offering)")
+            message = f"no financing fact has ref {ref!r} (an offering)"
+            if ref in rejected_offerings:
+                place = rejected_offerings[ref]
+                message = f"names offering {ref!r}, whose financing fact is invalid or was skipped ({place})"
+            yield fact, Problem(fact.file, fact.line, "ref", message)
 
 
-def _dangling_refs(facts: Sequence[Fact], skipped: list[Problem] | None) -> list[Problem]:
-    found = [problem for _, problem in _ref_problems(facts)]
-    if skipped is not None:
-        skipped.extend(found)
-        return []
-    return found
-
-
-def _ids_with_dangling_refs(facts: Sequence[Fact]) -> set[str]:
-    return {fact.id for fact, _ in _ref_problems(facts)}
+def buyer_problems(fact: Fact, buyers: Iterable[str]) -> list[Problem]:
+    """Every buyer a fact names must be a party of the agreement."""
+    known = set(buyers)
+    problems: list[Problem] = []
+    for name in ("to", "buyer"):
+        value = fact.fields.get(name)
+        if value is not None and value not in known:
+            problems.append(_unknown_buyer(fact, name, value, known))
+    for name in ("by", "names_buyers"):
+        for value in fact.fields.get(name, ()):
+            if value not in known:
+                problems.append(_unknown_buyer(fact, name, value, known))
+    return problems
 
 
 def check_buyers(log: FactLog, buyers: Iterable[str]) -> None:
     """Every buyer a fact names must be a party of the agreement."""
     known = set(buyers)
-    problems: list[Problem] = []
-    for fact in log.facts:
-        for name in ("to", "buyer"):
-            value = fact.fields.get(name)
-            if value is not None and value not in known:
-                problems.append(_unknown_buyer(fact, name, value, known))
-        for name in ("by", "names_buyers"):
-            for value in fact.fields.get(name, ()):
-                if value not in known:
-                    problems.append(_unknown_buyer(fact, name, value, known))
+    problems = [problem for fact in log.facts for problem in buyer_problems(fact, known)]
     if problems:
         raise InputError(problems)
 
