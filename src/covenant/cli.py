@@ -15,11 +15,11 @@ from pathlib import Path
 import click
 
 from covenant.calendar import Date, as_date
+from covenant.changes import diff, load_previous
 from covenant.diagnostics import InputError
-from covenant.engine import EngineError
-from covenant.pipeline import check as run_check
-from covenant.report import render_json
-from covenant.textreport import render_text
+from covenant.portfolio_cli import portfolio
+from covenant.render import FORMATS, context_from, render
+from covenant.reports_cli import evaluate, show_progress, terminal_width, upcoming
 
 EXIT_BREACH = 1
 EXIT_INPUT = 2
@@ -66,7 +66,7 @@ def main() -> None:
 @click.option(
     "--as-of", type=DateType(), default=None, help="Evaluate as of this day (default: the latest fact's date)."
 )
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
     "--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the report here, atomically."
 )
@@ -79,6 +79,15 @@ def main() -> None:
 )
 @click.option("--skip-invalid", is_flag=True, help="Lenient mode: skip invalid fact lines, listing each one.")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
+@click.option(
+    "--since",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="An earlier JSON report: add what changed since it (a 'changes' key in JSON, a section in text).",
+)
+@click.option(
+    "--progress/--no-progress", "show", default=None, help="Progress on standard error (default: when a terminal)."
+)
 def check(
     facts: tuple[Path, ...],
     rules_dir: Path,
@@ -88,31 +97,39 @@ def check(
     fail_on: str,
     skip_invalid: bool,
     color: bool | None,
+    since: Path | None,
+    show: bool | None,
 ) -> None:
-    """Evaluate fact logs FACTS... against the rules and report every obligation."""
-    try:
-        checked = run_check(list(facts), rules_dir, as_of, lenient=skip_invalid)
-    except InputError as error:
-        for problem in error.problems:
-            click.echo(problem.format(), err=True)
-        sys.exit(EXIT_INPUT)
-    except EngineError as error:
-        click.echo(f"covenant: the rule engine failed: {error}", err=True)
-        sys.exit(EXIT_INPUT)
+    """Evaluate fact logs FACTS... against the rules and report every obligation.
+
+    Formats: text (terminal), json (report.md), markdown, html (one
+    self-contained file with a timeline), csv (one row per obligation).
+    """
+    checked = evaluate(facts, rules_dir, as_of, lenient=skip_invalid, with_progress=show_progress(show))
     report = checked.report
     for line in report.get("skipped", []):
         click.echo(f"skipped: {line}", err=True)
-    if output_format == "json":
-        text = render_json(report)
-    else:
-        use_color = sys.stdout.isatty() if color is None and output is None else bool(color)
-        text = render_text(report, color=use_color)
+    if since is not None:
+        try:
+            report["changes"] = diff(load_previous(since), report)
+        except InputError as error:
+            for problem in error.problems:
+                click.echo(problem.format(), err=True)
+            sys.exit(EXIT_INPUT)
+    use_color = sys.stdout.isatty() if color is None and output is None else bool(color)
+    width = terminal_width() if output is None else 120
+    context = context_from(checked, color=use_color and output_format == "text", width=width)
+    text = render(report, output_format, context)
     if output is not None:
         write_atomically(output, text)
     else:
         click.echo(text, nl=False)
     if fail_on == "breach" and any(o["status"] == "breached" for o in report["obligations"]):
         sys.exit(EXIT_BREACH)
+
+
+main.add_command(upcoming)
+main.add_command(portfolio)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,101 +1,237 @@
 """The report as a person reads it in a terminal.
 
-Breaches first (what a lawyer looks for), with due date, breach start,
-cure, days and amounts per Buyer; then totals; then what is pending.
-Rendered with rich; plain text when the output is not a terminal.
+A summary first (how many obligations met, pending, breached, cured,
+waived; the SLD accrued per Buyer and in total), then the breaches (what a
+lawyer looks for), then what changed since the last report when asked, then
+the next deadlines. Rendered with rich; plain text (no ANSI codes) when the
+output is not a terminal or colour is turned off.
+
+The breach table must fit a 100-120 column terminal without cutting an id:
+the rule and its trigger share one cell on two lines, a waiver or discharge
+goes under its date, and only free text (clause, owed to, amounts) wraps.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-_BREACHES = ("breached", "cured", "waived", "discharged")
+from covenant.render.common import (
+    breaches,
+    days_until,
+    money,
+    owed_to,
+    pending,
+    remedy_label,
+    remedy_phrases,
+    review,
+    status_counts,
+    total_lines,
+)
+
+STATUS_STYLE = {
+    "breached": "bold red",
+    "cured": "yellow",
+    "waived": "cyan",
+    "discharged": "magenta",
+    "pending": "blue",
+    "fulfilled": "green",
+    "review": "bold magenta",
+}
+NEXT_DEADLINES = 10
+"""How many pending deadlines the report lists; ``covenant upcoming`` lists a window of them."""
+WIDE = 118
+"""Narrower than this, the breach table leaves out the due date (the breach start says it)."""
 
 
-def _money(remedies: list[dict[str, Any]]) -> str:
-    parts = []
-    for remedy in remedies:
-        if "amount" in remedy:
-            label = "SLD" if remedy["kind"] == "standard_liquidated_damages" else remedy["kind"]
-            parts.append(f"{label} {remedy['buyer']} {remedy['amount']}")
-        else:
-            parts.append(remedy["kind"].replace("_", " "))
-    return "\n".join(parts)
-
-
-def render_text(report: dict[str, Any], *, color: bool = False, width: int = 140) -> str:
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False)
+def _summary(console: Console, report: Mapping[str, Any]) -> None:
     obligations = report["obligations"]
-    statuses = report["summary"]["statuses"]
-    counted = ", ".join(f"{n} {s}" for s, n in statuses.items() if n)
     console.print(
-        f"[bold]{report['agreement']}[/bold] as of {report['as_of']}: "
-        f"{len(obligations)} obligations ({counted or 'none'})"
-    )
-    breaches = [o for o in obligations if o["breach_start"]]
-    breaches.sort(key=lambda o: (o["breach_start"], o["rule"], o["trigger"] or "", o["beneficiary"] or ""))
-    if breaches:
-        table = Table(title="Breaches", title_justify="left", show_lines=False)
-        for column in (
-            "clause",
-            "rule",
-            "owed to",
-            "trigger",
-            "due",
-            "breach start",
-            "cured / ended",
-            "days",
-            "status",
-            "remedies",
-        ):
-            table.add_column(column, no_wrap=column not in ("remedies",))
-        for o in breaches:
-            ended = o["cured_on"] or o.get("ended_on") or "open"
-            table.add_row(
-                o["clause"],
-                o["rule"],
-                o["beneficiary"] or "all",
-                o["trigger"] or "-",
-                o["due"] or "-",
-                o["breach_start"],
-                ended,
-                str(o["days_in_breach"]),
-                o["status"],
-                _money(o["remedies"]),
-            )
-        console.print(table)
-    else:
-        console.print("No breaches.")
-    totals = report["summary"]["totals"]
-    for kind, amounts in totals.items():
-        label = (
-            "Standard Liquidated Damages"
-            if kind == "standard_liquidated_damages"
-            else kind.replace("_", " ").capitalize()
+        Text.assemble(
+            (str(report["agreement"]), "bold"),
+            f" as of {report['as_of']}: {len(obligations)} obligation{'s' if len(obligations) != 1 else ''}",
         )
-        per_buyer = ", ".join(f"{b} {a}" for b, a in amounts.items() if b != "total")
-        console.print(f"{label}: {per_buyer}; total {amounts['total']}")
-    pending = [o for o in obligations if o["status"] == "pending"]
-    if pending:
-        table = Table(title="Pending", title_justify="left")
-        for column in ("due", "clause", "rule", "owed to", "trigger"):
-            table.add_column(column, no_wrap=True)
-        for o in sorted(pending, key=lambda o: o["due"] or ""):
-            table.add_row(o["due"] or "-", o["clause"], o["rule"], o["beneficiary"] or "all", o["trigger"] or "-")
-        console.print(table)
-    review = [o for o in obligations if o["status"] == "review"]
-    for o in review:
-        console.print(f"Review {o['clause']} {o['rule']}: {o['explanation']}")
-    for line in report.get("skipped", []):
-        console.print(f"skipped: {line}")
-    facts = report["facts"]
-    console.print(
-        f"Facts: {facts['read']} read, {facts['used']} used, {facts['after_as_of']} after the as-of date, "
-        f"{facts['not_relevant']} not relevant to any rule."
     )
-    return buffer.getvalue()
+    counts = Text("  ")
+    for index, (status, word, count) in enumerate(status_counts(report)):
+        if index:
+            counts.append(" · ")
+        counts.append(f"{count} {word}", style=STATUS_STYLE[status] if count else "dim")
+    console.print(counts)
+    lines = total_lines(report)
+    if not lines:
+        console.print("  Nothing accrued.")
+        return
+    buyers = list(dict.fromkeys(buyer for line in lines for buyer, _ in line.per_buyer))
+    table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 0, 0, 3), header_style="bold")
+    table.add_column(f"  accrued as of {report['as_of']}", no_wrap=True)
+    for buyer in [*buyers, "total"]:
+        table.add_column(buyer, justify="right", no_wrap=True)
+    for line in lines:
+        amounts = dict(line.per_buyer)
+        table.add_row(
+            f"  {remedy_label(line.kind)}",
+            *(money(amounts[b]) if b in amounts else "-" for b in buyers),
+            Text(money(line.total), style="bold"),
+        )
+    console.print(table)
+
+
+def _end_cell(obligation: Mapping[str, Any]) -> Text:
+    if obligation["cured_on"]:
+        return Text(obligation["cured_on"], style="green")
+    ended = obligation.get("ended_on")
+    if ended:
+        return Text.assemble(ended, "\n", (obligation["status"], STATUS_STYLE.get(obligation["status"], "")))
+    return Text("open", style="bold red")
+
+
+def _breach_table(report: Mapping[str, Any], width: int) -> Table | Text:
+    found = breaches(report)
+    if not found:
+        return Text("No breaches.", style="green")
+    with_due = width >= WIDE  # the breach starts the day after the due date; drop the latter when narrow
+    open_count = sum(1 for o in found if o["status"] == "breached")
+    table = Table(
+        title=f"Breaches ({len(found)}, {open_count} open)",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("clause", max_width=None if with_due else 9)
+    table.add_column("rule / trigger", no_wrap=True)
+    table.add_column("owed to", max_width=None if with_due else 7)
+    if with_due:
+        table.add_column("due", no_wrap=True)
+    table.add_column("breach from", no_wrap=True)
+    table.add_column("cured", no_wrap=True)
+    table.add_column("days", justify="right", no_wrap=True)
+    table.add_column("amounts", min_width=12)
+    for o in found:
+        rule = Text.assemble((o["rule"], STATUS_STYLE.get(o["status"], "")), "\n", (o["trigger"] or "-", "dim"))
+        cells: list[str | Text] = [o["clause"], rule, owed_to(o)]
+        if with_due:
+            cells.append(o["due"] or "-")
+        cells += [o["breach_start"], _end_cell(o), str(o["days_in_breach"]), "\n".join(remedy_phrases(o)) or "-"]
+        table.add_row(*cells)
+    return table
+
+
+def _changes(console: Console, changes: Mapping[str, Any]) -> None:
+    console.print()
+    console.print(Text(f"Changes since the report of {changes.get('since') or 'unknown date'}", style="bold"))
+    sections = (
+        ("new_breaches", "New breaches", "bold red"),
+        ("newly_cured", "Newly cured", "green"),
+        ("newly_waived", "Newly waived", "cyan"),
+        ("amounts_grew", "Amounts that grew", "yellow"),
+        ("no_longer_reported", "No longer reported", "dim"),
+    )
+    said = False
+    for key, title, style in sections:
+        entries = changes.get(key, [])
+        if not entries:
+            continue
+        said = True
+        console.print(Text(f"  {title} ({len(entries)})", style=style))
+        for entry in entries:
+            console.print(f"    {_change_line(key, entry)}", overflow="fold")
+    if not said:
+        console.print("  Nothing changed.")
+
+
+def _change_line(key: str, entry: Mapping[str, Any]) -> str:
+    who = f"{entry['clause']} {entry['rule']} ({entry['trigger'] or '-'}, owed to {entry['beneficiary'] or 'all'})"
+    if key == "new_breaches":
+        return f"{who}: in breach from {entry['breach_start']}, {entry['status']}"
+    if key == "newly_cured":
+        return f"{who}: cured on {entry['cured_on']}"
+    if key == "newly_waived":
+        return f"{who}: waived by {', '.join(entry['buyers'])}"
+    if key == "no_longer_reported":
+        return f"{who}: in the earlier report, not in this one"
+    return (
+        f"{who}: {remedy_label(entry['kind'])} {entry['buyer']} "
+        f"{money(entry['previous'])} -> {money(entry['amount'])} (+{money(entry['increase'])})"
+    )
+
+
+def _next_deadlines(report: Mapping[str, Any]) -> Table | Text:
+    found = pending(report)
+    if not found:
+        return Text("No pending deadlines.")
+    shown = found[:NEXT_DEADLINES]
+    more = f", {len(found) - len(shown)} more: covenant upcoming" if len(found) > len(shown) else ""
+    table = Table(
+        title=f"Next deadlines ({len(found)} pending{more})",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    for column in ("due", "in", "clause", "rule", "owed to", "trigger"):
+        table.add_column(
+            column, no_wrap=column not in ("clause", "owed to"), justify="right" if column == "in" else "left"
+        )
+    for o in shown:
+        days = days_until(o["due"], report["as_of"])
+        table.add_row(
+            o["due"] or "-",
+            "-" if days is None else f"{days} d",
+            o["clause"],
+            o["rule"],
+            owed_to(o),
+            o["trigger"] or "-",
+        )
+    return table
+
+
+def render_text(report: Mapping[str, Any], *, color: bool = False, width: int = 120) -> str:
+    """The terminal report; ANSI styles only when ``color``; lines at most ``width`` columns."""
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+    )
+    _summary(console, report)
+    console.print()
+    console.print(_breach_table(report, width))
+    changes = report.get("changes")
+    if changes is not None:
+        _changes(console, changes)
+    console.print()
+    console.print(_next_deadlines(report))
+    for o in review(report):
+        console.print()
+        console.print(Text(f"Review {o['clause']} {o['rule']}:", style="bold magenta"), o["explanation"])
+    for line in report.get("skipped", []):
+        console.print(f"skipped: {line}", overflow="fold")
+    facts = report.get("facts")
+    if facts:
+        console.print()
+        console.print(
+            f"Facts: {facts['read']} read, {facts['used']} used, {facts['after_as_of']} after the as-of date, "
+            f"{facts['not_relevant']} not relevant to any rule.",
+            style="dim",
+        )
+    text = buffer.getvalue()
+    if not color:
+        text = "\n".join(line.rstrip() for line in text.split("\n"))
+    return text

@@ -1,0 +1,187 @@
+"""What every human-facing format says the same way.
+
+The report dict (report.build_report) is the single source; these helpers
+pick from it what a reader looks for (breaches, the next deadlines, the
+totals) and word it once, so the terminal, Markdown and HTML reports never
+disagree on a label, an order or an amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from covenant.calendar import Date, as_date
+
+REMEDY_KINDS = ("standard_liquidated_damages", "interest", "event_of_default")
+"""The remedy kinds of report.md, in the order every format lists them."""
+
+STATUS_WORDS = {
+    "fulfilled": "met",
+    "pending": "pending",
+    "breached": "breached",
+    "cured": "cured",
+    "waived": "waived",
+    "discharged": "discharged",
+    "review": "review",
+}
+SUMMARY_ORDER = ("fulfilled", "pending", "breached", "cured", "waived", "discharged", "review")
+
+
+def remedy_label(kind: str) -> str:
+    """Short name of a remedy kind: SLD, interest, event of default."""
+    if kind == "standard_liquidated_damages":
+        return "SLD"
+    return kind.replace("_", " ")
+
+
+def remedy_title(kind: str) -> str:
+    """Long name of a remedy kind, for headings."""
+    if kind == "standard_liquidated_damages":
+        return "Standard Liquidated Damages"
+    return kind.replace("_", " ").capitalize()
+
+
+def money(amount: str | Decimal) -> str:
+    """A decimal amount with thousands separators and two decimals: 74714.76 -> 74,714.76."""
+    return f"{Decimal(amount):,.2f}"
+
+
+def owed_to(obligation: Mapping[str, Any]) -> str:
+    return obligation["beneficiary"] or "all Buyers"
+
+
+def breaches(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every obligation that was ever in breach, by first day in breach, then identity."""
+    found = [o for o in report["obligations"] if o["breach_start"]]
+    return sorted(found, key=lambda o: (o["breach_start"], o["rule"], o["trigger"] or "", o["beneficiary"] or ""))
+
+
+def pending(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Obligations not yet due or met, soonest first."""
+    found = [o for o in report["obligations"] if o["status"] == "pending"]
+    return sorted(
+        found, key=lambda o: (o["due"] or "9999-12-31", o["rule"], o["trigger"] or "", o["beneficiary"] or "")
+    )
+
+
+def review(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [o for o in report["obligations"] if o["status"] == "review"]
+
+
+def breach_end(obligation: Mapping[str, Any]) -> str | None:
+    """The day the breach stopped (cure, waiver or discharge), or None while it is open."""
+    return obligation["cured_on"] or obligation.get("ended_on")
+
+
+def end_words(obligation: Mapping[str, Any]) -> str:
+    """How the breach stands: its cure date, "waived 2004-01-12", "ended 2004-11-04" or "open"."""
+    if obligation["cured_on"]:
+        return str(obligation["cured_on"])
+    ended = obligation.get("ended_on")
+    if ended:
+        return f"{'waived' if obligation['status'] == 'waived' else 'ended'} {ended}"
+    return "open"
+
+
+def remedy_phrases(obligation: Mapping[str, Any]) -> list[str]:
+    """One phrase per remedy line: "SLD alpha 1,871.19", "event of default"."""
+    phrases = []
+    for remedy in obligation["remedies"]:
+        label = remedy_label(remedy["kind"])
+        if "amount" in remedy:
+            phrases.append(f"{label} {remedy['buyer']} {money(remedy['amount'])}")
+        else:
+            phrases.append(label)
+    return phrases
+
+
+def days_until(due: str | None, as_of: str | None) -> int | None:
+    if not due or not as_of:
+        return None
+    return (as_date(due) - as_date(as_of)).days
+
+
+@dataclass(frozen=True)
+class TotalLine:
+    """The accrued amount of one remedy kind: per Buyer, and in total."""
+
+    kind: str
+    title: str
+    per_buyer: list[tuple[str, str]]
+    total: str
+
+
+def total_lines(report: Mapping[str, Any]) -> list[TotalLine]:
+    """The summary's totals, SLD first, each Buyer in the report's (sorted) order."""
+    totals: Mapping[str, Mapping[str, str]] = report["summary"].get("totals", {})
+    kinds = [k for k in REMEDY_KINDS if k in totals] + sorted(k for k in totals if k not in REMEDY_KINDS)
+    return [
+        TotalLine(
+            kind=kind,
+            title=remedy_title(kind),
+            per_buyer=[(buyer, amount) for buyer, amount in totals[kind].items() if buyer != "total"],
+            total=totals[kind]["total"],
+        )
+        for kind in kinds
+    ]
+
+
+def status_counts(report: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+    """(status, word, count) for every status, in the summary's reading order."""
+    statuses: Mapping[str, int] = report["summary"].get("statuses", {})
+    return [(status, STATUS_WORDS[status], statuses.get(status, 0)) for status in SUMMARY_ORDER]
+
+
+def buyers_in(report: Mapping[str, Any]) -> list[str]:
+    """Every Buyer the report names (as beneficiary or in a remedy), sorted."""
+    found: set[str] = set()
+    for obligation in report["obligations"]:
+        if obligation["beneficiary"]:
+            found.add(obligation["beneficiary"])
+        found.update(r["buyer"] for r in obligation["remedies"] if r.get("buyer"))
+    for amounts in report["summary"].get("totals", {}).values():
+        found.update(b for b in amounts if b != "total")
+    return sorted(found)
+
+
+def trigger_dates(facts: Iterable[Any]) -> dict[str | None, str]:
+    """Fact id -> date, for the timeline's start of each obligation.
+
+    The report names a fact-made obligation's trigger by the fact's id; the
+    date comes from the fact log. Obligations of fixed date (trigger null)
+    arise at the Closing (explain.py), so ``None`` maps to the closing date.
+    """
+    dates: dict[str | None, str] = {}
+    for fact in facts:
+        dates[fact.id] = fact.date.isoformat()
+        if fact.type == "closing" and None not in dates:
+            dates[None] = fact.date.isoformat()
+    return dates
+
+
+def trigger_date(obligation: Mapping[str, Any], dates: Mapping[str | None, str]) -> str | None:
+    """When the obligation arose: the report's ``trigger_date`` if it has one, else the fact's date,
+    else the period end the trigger names, else None."""
+    if obligation.get("trigger_date"):
+        return str(obligation["trigger_date"])
+    trigger = obligation["trigger"]
+    if trigger in dates:
+        return dates[trigger]
+    if trigger and _is_date(trigger):
+        return str(trigger)
+    return None
+
+
+def _is_date(text: str) -> bool:
+    try:
+        as_date(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+def iso(day: Date | None) -> str | None:
+    return day.isoformat() if day else None

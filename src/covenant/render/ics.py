@@ -1,0 +1,64 @@
+"""Deadlines as an iCalendar file (RFC 5545) that a calendar program imports.
+
+One all-day VEVENT per pending obligation on its due date, the clause and
+the Buyer owed in its SUMMARY, what meets it and the explanation in its
+DESCRIPTION. Nothing reads the clock: the UID is a hash of the obligation's
+identity and due date (re-importing tomorrow's file updates the same events
+instead of duplicating them) and DTSTAMP is the report's as-of date, so the
+same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from icalendar import Calendar, Event
+
+from covenant.calendar import as_date
+from covenant.render.common import owed_to
+
+PRODID = "-//covenant-monitor//upcoming deadlines//EN"
+
+
+def event_uid(agreement: str, item: Mapping[str, Any]) -> str:
+    """Stable across runs for the same obligation and due date."""
+    key = "\x1f".join([agreement, item["rule"], item["trigger"] or "", item["beneficiary"] or "", item["due"] or ""])
+    return f"{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@covenant-monitor"
+
+
+def summary(item: Mapping[str, Any]) -> str:
+    return f"{item['clause']} {item['rule']} due, owed to {owed_to(item)}"
+
+
+def render_ics(agreement: str, as_of: str, items: Sequence[Mapping[str, Any]]) -> str:
+    """The calendar of ``items`` (upcoming entries: obligation fields plus ``met_by``)."""
+    stamp_day = as_date(as_of)
+    stamp = datetime(stamp_day.year, stamp_day.month, stamp_day.day, tzinfo=UTC)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", f"{agreement} deadlines")
+    for item in items:
+        due = as_date(item["due"])
+        day = date(due.year, due.month, due.day)  # a plain date: VALUE=DATE, an all-day event
+        event = Event()
+        event.add("uid", event_uid(agreement, item))
+        event.add("dtstamp", stamp)
+        event.add("dtstart", day)
+        event.add("dtend", day + timedelta(days=1))
+        event.add("summary", summary(item))
+        lines = [f"Trigger: {item['trigger'] or 'fixed date'}."]
+        if item.get("met_by"):
+            lines.append(f"Met by: {item['met_by']}.")
+        lines.append(item.get("explanation", ""))
+        lines.append(f"Listed by covenant-monitor from the report of {agreement} as of {as_of}.")
+        event.add("description", "\n".join(line for line in lines if line))
+        event.add("categories", [item["clause"], item["rule"]])
+        event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
+    return calendar.to_ical().decode("utf-8")

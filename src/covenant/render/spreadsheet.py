@@ -1,0 +1,91 @@
+"""The report as CSV: one row per obligation, for spreadsheets.
+
+The JSON fields are flattened: remedies become one amount column per
+(remedy kind, Buyer), evidence is joined with spaces, waivers and discharges
+become ``buyer:date`` lists. Columns come in a fixed order (report.md's
+fields, then the amounts, SLD first, Buyers sorted), so a spreadsheet that
+reads yesterday's file reads today's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from covenant.render.common import REMEDY_KINDS, buyers_in
+
+FIELDS = (
+    "rule",
+    "clause",
+    "beneficiary",
+    "trigger",
+    "due",
+    "status",
+    "breach_start",
+    "cured_on",
+    "days_in_breach",
+    "ended_on",
+    "waived_by",
+    "discharged_by",
+)
+TAIL = ("evidence", "explanation", "survival_note")
+
+
+def amount_column(kind: str, buyer: str) -> str:
+    """The column of one remedy kind's amount for one Buyer: ``standard_liquidated_damages_alpha``."""
+    return f"{kind}_{buyer}"
+
+
+def columns(report: Mapping[str, Any]) -> list[str]:
+    """Every column, in the fixed order; flag-only remedies (event of default) get one yes/empty column."""
+    kinds_with_amounts = set()
+    flag_kinds = set()
+    for obligation in report["obligations"]:
+        for remedy in obligation["remedies"]:
+            (kinds_with_amounts if "amount" in remedy else flag_kinds).add(remedy["kind"])
+    order = list(REMEDY_KINDS) + sorted((kinds_with_amounts | flag_kinds) - set(REMEDY_KINDS))
+    buyers = buyers_in(report)
+    amount_columns = [
+        amount_column(kind, buyer)
+        for kind in order
+        if kind in kinds_with_amounts or kind in ("standard_liquidated_damages", "interest")
+        for buyer in buyers
+    ]
+    flags = [kind for kind in order if kind in flag_kinds or kind == "event_of_default"]
+    return [*FIELDS, *amount_columns, *flags, *TAIL]
+
+
+def _pairs(mapping: Mapping[str, str] | None) -> str:
+    return " ".join(f"{buyer}:{day}" for buyer, day in sorted((mapping or {}).items()))
+
+
+def row(obligation: Mapping[str, Any]) -> dict[str, str]:
+    """One obligation as CSV cells (strings; empty for null)."""
+    cells: dict[str, str] = {}
+    for name in FIELDS:
+        value = obligation.get(name)
+        if name in ("waived_by", "discharged_by"):
+            cells[name] = _pairs(value)
+        else:
+            cells[name] = "" if value is None else str(value)
+    for remedy in obligation["remedies"]:
+        if "amount" in remedy and remedy.get("buyer"):
+            cells[amount_column(remedy["kind"], remedy["buyer"])] = remedy["amount"]
+        else:
+            cells[remedy["kind"]] = "yes"
+    cells["evidence"] = " ".join(obligation["evidence"])
+    cells["explanation"] = obligation.get("explanation", "")
+    cells["survival_note"] = obligation.get("survival_note", "")
+    return cells
+
+
+def render_csv(report: Mapping[str, Any]) -> str:
+    """RFC 4180 CSV (CRLF line ends, quoted when needed), a header row, then one row per obligation."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns(report), restval="", extrasaction="raise")
+    writer.writeheader()
+    for obligation in report["obligations"]:
+        writer.writerow(row(obligation))
+    return buffer.getvalue()

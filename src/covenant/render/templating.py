@@ -1,0 +1,64 @@
+"""The Jinja2 environments of the Markdown and HTML reports.
+
+Templates live beside this module (``templates/``, package data) and are
+loaded by package, so an installed wheel renders the same as a checkout.
+HTML autoescapes every value; Markdown escapes every value through
+``finalize``, so no fact id, note or explanation can break a table or
+inject markup, and a template cannot forget to escape.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from covenant.render import common
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+"""Characters that would start emphasis, code, a link, HTML or a table cell anywhere in a line."""
+
+
+def markdown_escape(value: Any) -> Any:
+    """Backslash-escape what Markdown would read as markup; newlines become spaces (a table cell is one line)."""
+    if value is None or isinstance(value, Markup | int | float):
+        return value
+    text = " ".join(str(value).split("\n"))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _filters() -> dict[str, Any]:
+    return {
+        "money": common.money,
+        "owed_to": common.owed_to,
+        "end_words": common.end_words,
+        "remedy_label": common.remedy_label,
+        "remedy_title": common.remedy_title,
+        "remedy_phrases": common.remedy_phrases,
+    }
+
+
+def _environment(**options: Any) -> Environment:
+    environment = Environment(
+        loader=PackageLoader("covenant.render", "templates"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        **options,
+    )
+    environment.filters.update(_filters())
+    return environment
+
+
+@cache
+def html_environment() -> Environment:
+    return _environment(autoescape=True)
+
+
+@cache
+def markdown_environment() -> Environment:
+    return _environment(autoescape=False, finalize=markdown_escape)

@@ -1,0 +1,237 @@
+"""Commands and helpers for the reports people read: ``covenant upcoming``, progress, ``--since``.
+
+``evaluate`` is the one way the commands run the pipeline: a progress
+indicator on standard error while it works (only when that is a terminal,
+so a nightly job's log stays clean), and bad input turned into the
+documented exit status 2 with every problem on standard error.
+
+This module does not import ``covenant.cli`` at load time (cli imports it),
+so either can be imported first.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from covenant.calendar import Date, as_date
+from covenant.diagnostics import InputError
+from covenant.engine import EngineError
+from covenant.pipeline import Checked
+from covenant.pipeline import check as run_check
+from covenant.render.common import days_until, owed_to
+from covenant.render.meeting import met_by_words
+
+EXIT_INPUT = 2
+
+
+def _describe(facts: Sequence[Path], rules_dir: Path) -> str:
+    size = 0
+    for path in facts:
+        files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+        size += sum(f.stat().st_size for f in files if f.is_file())
+    logs = f"{len(facts)} fact log{'s' if len(facts) != 1 else ''}"
+    return f"Evaluating {logs} ({size / 1024:,.0f} KiB) against {rules_dir}"
+
+
+@contextmanager
+def progress(description: str, *, enabled: bool) -> Iterator[None]:
+    """An indeterminate progress bar on standard error while the body runs; nothing when not enabled.
+
+    The evaluation is one library call with no progress hook, so the bar
+    pulses and the clock runs; it is transient (erased when done).
+    """
+    if not enabled:
+        yield
+        return
+    console = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        bar.add_task(description, total=None)
+        yield
+
+
+def show_progress(requested: bool | None) -> bool:
+    """``--progress/--no-progress``; by default only when standard error is a terminal."""
+    return sys.stderr.isatty() if requested is None else requested
+
+
+def evaluate(
+    facts: Sequence[Path],
+    rules_dir: Path,
+    as_of: Date | None,
+    *,
+    lenient: bool = False,
+    with_progress: bool = False,
+) -> Checked:
+    """``pipeline.check`` with progress; exit 2 with every problem on standard error when the input is bad."""
+    try:
+        with progress(_describe(facts, rules_dir), enabled=with_progress):
+            return run_check(list(facts), rules_dir, as_of, lenient=lenient)
+    except InputError as error:
+        for problem in error.problems:
+            click.echo(problem.format(), err=True)
+        sys.exit(EXIT_INPUT)
+    except EngineError as error:
+        click.echo(f"covenant: the rule engine failed: {error}", err=True)
+        sys.exit(EXIT_INPUT)
+    except OSError as error:
+        click.echo(f"{error.filename}: cannot read: {error.strerror}", err=True)
+        sys.exit(EXIT_INPUT)
+
+
+def terminal_width() -> int:
+    """The width to render the text report for: the terminal's, within reason; 120 when not a terminal."""
+    if not sys.stdout.isatty():
+        return 120
+    return max(80, min(shutil.get_terminal_size((120, 40)).columns, 200))
+
+
+def upcoming_items(checked: Checked, within: int) -> list[dict[str, Any]]:
+    """Pending obligations due in (as_of, as_of + within], soonest first, each with what meets it."""
+    report = checked.report
+    as_of = report["as_of"]
+    if as_of is None:
+        return []
+    until = as_date(as_of).add(days=within).isoformat()
+    found = [o for o in report["obligations"] if o["status"] == "pending" and o["due"] and as_of < o["due"] <= until]
+    found.sort(key=lambda o: (o["due"], o["clause"], o["rule"], o["trigger"] or "", o["beneficiary"] or ""))
+    return [
+        {
+            "rule": o["rule"],
+            "clause": o["clause"],
+            "beneficiary": o["beneficiary"],
+            "trigger": o["trigger"],
+            "due": o["due"],
+            "days_left": days_until(o["due"], as_of),
+            "met_by": met_by_words(checked.form.rules.get(o["rule"]), o),
+            "explanation": o["explanation"],
+        }
+        for o in found
+    ]
+
+
+def upcoming_text(report: Mapping[str, Any], within: int, items: Sequence[Mapping[str, Any]], width: int) -> str:
+    """The window of deadlines as a terminal table (plain text when not a terminal)."""
+    console = Console(width=width, no_color=True, force_terminal=False, highlight=False, emoji=False, record=True)
+    with console.capture() as captured:
+        plural = "s" if len(items) != 1 else ""
+        header = f"{report['agreement']}: {len(items)} deadline{plural} in the {within} days after {report['as_of']}"
+        console.print(Text(header, style="bold"))
+        if items:
+            table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+            table.add_column("due", no_wrap=True)
+            table.add_column("in", justify="right", no_wrap=True)
+            table.add_column("clause", max_width=10)
+            table.add_column("rule / trigger", no_wrap=True)
+            table.add_column("owed to", max_width=10)
+            table.add_column("met by", ratio=1)
+            for item in items:
+                table.add_row(
+                    item["due"],
+                    f"{item['days_left']} d",
+                    item["clause"],
+                    Text.assemble(item["rule"], "\n", (item["trigger"] or "-", "dim")),
+                    owed_to(item),
+                    item["met_by"] or "-",
+                )
+            console.print(table)
+        else:
+            console.print("Nothing falls due in the window.")
+    return "\n".join(line.rstrip() for line in captured.get().split("\n"))
+
+
+class _DateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Date:
+        if isinstance(value, Date):
+            return value
+        try:
+            return as_date(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date written YYYY-MM-DD", param, ctx)
+
+
+@click.command()
+@click.argument("facts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--rules", "rules_dir", required=True, type=click.Path(path_type=Path), help="The agreement's rule folder."
+)
+@click.option("--as-of", type=_DateType(), default=None, help="Count from this day (default: the latest fact's date).")
+@click.option(
+    "--within",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="List obligations due in the next WITHIN days after the as-of date.",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json", "ics"]), default="text", show_default=True
+)
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here, atomically.")
+@click.option("--skip-invalid", is_flag=True, help="Lenient mode: skip invalid fact lines, listing each one.")
+@click.option(
+    "--progress/--no-progress", "show", default=None, help="Progress on standard error (default: when a terminal)."
+)
+def upcoming(
+    facts: tuple[Path, ...],
+    rules_dir: Path,
+    as_of: Date | None,
+    within: int,
+    output_format: str,
+    output: Path | None,
+    skip_invalid: bool,
+    show: bool | None,
+) -> None:
+    """Obligations pending and falling due within a window, soonest first, with what meets each.
+
+    --format ics writes an iCalendar file of those deadlines (one all-day
+    event per obligation on its due date) for a calendar program.
+    """
+    from covenant.cli import write_atomically  # cli imports this module; import its helper when running
+
+    checked = evaluate(facts, rules_dir, as_of, lenient=skip_invalid, with_progress=show_progress(show))
+    report = checked.report
+    for line in report.get("skipped", []):
+        click.echo(f"skipped: {line}", err=True)
+    items = upcoming_items(checked, within)
+    if output_format == "json":
+        from covenant.report import render_json
+
+        text = render_json(
+            {
+                "agreement": report["agreement"],
+                "as_of": report["as_of"],
+                "within": within,
+                "until": as_date(report["as_of"]).add(days=within).isoformat() if report["as_of"] else None,
+                "upcoming": items,
+            }
+        )
+    elif output_format == "ics":
+        from covenant.render.ics import render_ics
+
+        text = render_ics(report["agreement"], report["as_of"] or "1970-01-01", items)
+    else:
+        text = upcoming_text(report, within, items, terminal_width())
+    if output is not None:
+        write_atomically(output, text)
+    else:
+        click.echo(text, nl=False)
