@@ -72,6 +72,8 @@ class Obligation:
     cured_on: Date | None = None
     ended_on: Date | None = None  # waiver or discharge that ended it
     evidence: list[str] = field(default_factory=list)
+    derived_basis: list[str] = field(default_factory=list)  # derived facts it rests on (the chain)
+    matched: list[str] = field(default_factory=list)  # the facts that met, permitted or cured it
     remedies: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     due_basis: str = ""
@@ -312,10 +314,26 @@ class Evaluation:
         trigger = rule.triggers()[index]
         fact = patterns["f"]
         beneficiary = self._beneficiary(rule.owed_to, patterns)
+        known = set(self.obligations)
         if isinstance(rule, DutyRule):
             self._arise_duty(rule, trigger, index, fact, beneficiary, patterns)
         else:
             self._arise_prohibition(rule, trigger, index, fact, beneficiary, patterns)
+        for key in set(self.obligations) - known:
+            for name, matched in sorted(patterns.items()):
+                if name.startswith("q"):  # a provided fact: the Lock-up Period, Stockholder Approval complete
+                    self._note(self.obligations[key], matched["key"])
+
+    def _note(self, obligation: Obligation, key: str) -> None:
+        """Record what a finding rests on; a derived fact brings the facts it came from."""
+        if key not in self.derived:
+            obligation.note_evidence(key)
+            self.used.add(key)
+            return
+        if key not in obligation.derived_basis:
+            obligation.derived_basis.append(key)
+        for source in self.derived[key].fields.get("from", ()):
+            self._note(obligation, source)
 
     def _beneficiary(self, owed_to: Any, patterns: Patterns) -> str | None:
         if owed_to == "all":
@@ -557,14 +575,15 @@ class Evaluation:
                 return
             obligation.paid_by.add(fact["key"])
             obligation.paid += Decimal(str(fact.get(meeting.adding_up, "0")))
-            obligation.note_evidence(fact["key"])
-            self.used.add(fact["key"])
+            obligation.matched.append(fact["key"])
+            self._note(obligation, fact["key"])
             self._consume(fact)
             target = Decimal(str(obligation.trigger_fields.get(engine_field_for(meeting.to).removeprefix("t_"), "0")))
             if obligation.paid < target:
                 return
-        obligation.note_evidence(fact["key"])
-        self.used.add(fact["key"])
+        self._note(obligation, fact["key"])
+        if fact["key"] not in obligation.matched:
+            obligation.matched.append(fact["key"])
         if "$trigger" in _joined_names(meeting):
             self._consume(fact)
         if rule.again_after:
@@ -603,6 +622,8 @@ class Evaluation:
         permission = rule.unless[index]
         consent = patterns["m"]
         obligation.consents[consent["by"]] = consent["key"]
+        if consent["key"] not in obligation.matched:
+            obligation.matched.append(consent["key"])
         obligation.note_evidence(consent["key"])
         self.used.add(consent["key"])
         if self._permitted(permission.given_by, obligation):
@@ -749,7 +770,13 @@ class Evaluation:
             "_c": 1,
         }
         self._periods[rule_id] = period
-        fields: dict[str, Any] = {"start": Date.fromordinal(starts[0])}
+        own_types = {rule.starts_on} | {t.fact for t in rule.ends.later_of}
+        own_types |= {t.plus_days_of for t in rule.ends.later_of if t.plus_days_of}
+        sources = sorted(
+            {f["key"] for kind in own_types for f in self._period_inputs.get(kind, {}).values() if "key" in f},
+            key=lambda k: (k in self.derived, k),
+        )
+        fields: dict[str, Any] = {"start": Date.fromordinal(starts[0]), "from": sources}
         if known:
             fields["end"] = Date.fromordinal(end)
         self.derived[rule_id] = Fact(

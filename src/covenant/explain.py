@@ -25,7 +25,7 @@ def _owed(obligation: Obligation) -> str:
 
 def _trigger_phrase(obligation: Obligation, state: AgreementState) -> str:
     facts = {f.id: f for f in state.facts}
-    fact = facts.get(obligation.trigger_key)
+    fact = facts.get(obligation.trigger_id or "") or facts.get(obligation.trigger_key)
     if fact is not None:
         detail = fact.fields.get("form") or fact.fields.get("what") or ""
         detail = f" {detail}" if detail else ""
@@ -35,22 +35,30 @@ def _trigger_phrase(obligation: Obligation, state: AgreementState) -> str:
     return f"arose at the Closing ({obligation.trigger_date})"
 
 
+def _consents(obligation: Obligation) -> str:
+    return ", ".join(f"{buyer} ({fact_id})" for buyer, fact_id in sorted(obligation.consents.items()))
+
+
 def explanation(obligation: Obligation, state: AgreementState, form: CompiledForm, lines: list[RemedyLine]) -> str:
     """One paragraph: which text, which facts, which dates, which conventions."""
     rule = form.rules[obligation.rule_id]
     parts = [f"{obligation.clause} ({rule.title}): {_trigger_phrase(obligation, state)}, {_owed(obligation)}."]
     if obligation.kind == "review":
         parts.append("Left to judgment by the text: listed for review, not as a breach.")
+        if len(obligation.evidence) > 1:
+            parts.append(f"Facts that bear on it: {', '.join(obligation.evidence[1:])}.")
         return " ".join(parts)
     if obligation.due is not None:
         parts.append(f"Due {obligation.due}: {obligation.due_basis}.")
-    others = [e for e in obligation.evidence if e != obligation.trigger_key]
+    elif obligation.act_by is not None:
+        parts.append(f"To be done by {obligation.act_by}: {obligation.due_basis}.")
+    matched = obligation.matched
     if obligation.status == "fulfilled":
         met = f" on {obligation.met_on}" if obligation.met_on else ""
         if obligation.kind == "prohibition":
-            parts.append(f"Permitted by {', '.join(others)}{met}.")
+            parts.append(f"Permitted by the consent of {_consents(obligation)}, dated on or before the act.")
         else:
-            parts.append(f"Met by {', '.join(others)}{met}.")
+            parts.append(f"Met by {', '.join(matched)}{met}.")
     elif obligation.status == "pending":
         parts.append(f"Not yet met as of {state.as_of}; still within time.")
     if obligation.breach_start is not None:
@@ -58,10 +66,14 @@ def explanation(obligation: Obligation, state: AgreementState, form: CompiledFor
             parts.append(
                 f"Breached on {obligation.breach_start}, the date of the act, with no consent that permits it."
             )
+            if obligation.consents:
+                parts.append(f"The consents given ({_consents(obligation)}) are not enough.")
+        elif obligation.due is None:
+            parts.append(f"Not met when it arose: in breach from {obligation.breach_start}.")
         else:
             parts.append(f"Not met by the due date: in breach from {obligation.breach_start}.")
         if obligation.cured_on is not None:
-            parts.append(f"Cured on {obligation.cured_on} by {', '.join(others[-1:]) or 'a later act'}.")
+            parts.append(f"Cured on {obligation.cured_on} by {', '.join(matched[-1:]) or 'a later act'}.")
         elif obligation.ended_on is not None:
             parts.append(f"Ended on {obligation.ended_on} ({obligation.status}).")
         else:
@@ -70,9 +82,26 @@ def explanation(obligation: Obligation, state: AgreementState, form: CompiledFor
         parts.append(f"{buyer} waived its part on {day}.")
     for buyer, day in sorted(obligation.discharged_by.items()):
         parts.append(f"{buyer} transferred all its Securities on {day}; its part ended then.")
+    for key in obligation.derived_basis:
+        parts.append(_derivation_sentence(key, state, form))
+    for rule_id in obligation.notes:
+        granting = form.rules[rule_id]
+        parts.append(f"Remedies chained from the breach by {granting.clause} ({rule_id}).")
     for line in lines:
         parts.append(_remedy_sentence(line, form))
     return " ".join(parts)
+
+
+def _derivation_sentence(key: str, state: AgreementState, form: CompiledForm) -> str:
+    derived = state.derived[key]
+    rule = form.rules.get(key.split("#")[0])
+    clause = f"{rule.clause} " if rule is not None else ""
+    span = ""
+    if "start" in derived.fields:
+        end = derived.fields.get("end")
+        span = f" from {derived.fields['start']} to {end}" if end else f" from {derived.fields['start']}, not ended"
+    sources = ", ".join(derived.fields.get("from", ()))
+    return f"Rests on {derived.type}{span}, derived by {clause}({key.split('#')[0]}) from {sources} on {derived.date}."
 
 
 def _remedy_sentence(line: RemedyLine, form: CompiledForm) -> str:
