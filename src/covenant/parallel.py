@@ -1,0 +1,158 @@
+"""Where a portfolio's agreements are evaluated: worker processes here, or a Dask cluster.
+
+Both backends run ``portfolio.evaluate_chunk`` on batches of whole
+agreements and hand the results back in the order the batches were made
+(agreement-id order), so the report's bytes never depend on which worker
+finished first. A bounded number of batches is in flight at a time: the
+fact lines of the portfolio are never all in memory at once.
+
+Worker processes are started with ``forkserver`` (``spawn`` where there is
+none), never ``fork``: the durable-rules C core is not safe to use in a
+child forked after the parent used it. Each worker compiles each form once
+(``pipeline.portfolio_for`` caches per process) and keeps it for every batch.
+
+On Dask, each batch is one task. The rule files travel with the work (a
+``FormSource`` scattered once to every worker and written to its temporary
+folder), so workers need the ``covenant-monitor`` package, not this file
+system. docs/portfolios.md says how to start a cluster.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any
+
+from covenant.pipeline import portfolio_for
+from covenant.portfolio import Backend, Chunk, ChunkResult, FormSource, InProcess, evaluate_chunk
+
+
+class BackendError(RuntimeError):
+    """The cluster could not be reached or lost the work: the run cannot finish."""
+
+
+def _ordered(submit: Callable[[Chunk], Any], work: Iterable[Chunk], window: int) -> Iterator[Any]:
+    """Submit up to ``window`` chunks ahead; yield their futures' outcomes in submission order."""
+    pending: deque[Any] = deque()
+    for chunk in work:
+        pending.append(submit(chunk))
+        if len(pending) >= window:
+            yield pending.popleft()
+    yield from pending
+
+
+def _warm(folders: tuple[str, ...]) -> None:
+    """Compile every form once when a worker starts, not inside the first batch."""
+    from pathlib import Path
+
+    for folder in folders:
+        portfolio_for(Path(folder))
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+class LocalPool(AbstractContextManager["LocalPool"]):
+    """``--jobs N``: N worker processes on this machine."""
+
+    ship_rules = False
+
+    def __init__(self, jobs: int):
+        if jobs < 1:
+            raise ValueError("jobs must be 1 or more")
+        self.workers = jobs
+        self._pool: ProcessPoolExecutor | None = None
+        self._folders: tuple[str, ...] = ()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def run(self, work: Iterable[Chunk], forms: dict[str, FormSource]) -> Iterator[ChunkResult]:
+        folders = tuple(sorted(forms))
+        if self._pool is None or folders != self._folders:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=_context(), initializer=_warm, initargs=(folders,)
+            )
+            self._folders = folders
+        pool = self._pool
+        futures: Iterator[Future[ChunkResult]] = _ordered(
+            lambda chunk: pool.submit(evaluate_chunk, chunk, forms), work, 2 * self.workers
+        )
+        for future in futures:
+            yield future.result()
+
+
+class DaskCluster(AbstractContextManager["DaskCluster"]):
+    """``--scheduler ADDRESS``: one task per batch on a Dask distributed cluster."""
+
+    ship_rules = True
+
+    def __init__(self, address: str, *, timeout: float = 30.0):
+        try:
+            from distributed import Client
+        except ImportError:  # pragma: no cover - the `cluster` extra is not installed
+            raise BackendError("--scheduler needs Dask distributed: pip install 'covenant-monitor[cluster]'") from None
+        try:
+            self._client = Client(address, set_as_default=False, timeout=timeout)
+        except (OSError, TimeoutError) as error:
+            raise BackendError(f"cannot reach the Dask scheduler at {address}: {error}") from error
+        threads = sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
+        if threads == 0:
+            self._client.close()
+            raise BackendError(f"the Dask scheduler at {address} has no workers")
+        self.workers = threads
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._client.close()
+
+    def run(self, work: Iterable[Chunk], forms: dict[str, FormSource]) -> Iterator[ChunkResult]:
+        client = self._client
+        token = uuid.uuid4().hex[:12]
+        [shared] = client.scatter([forms], broadcast=True, hash=False)
+        try:
+            futures = _ordered(
+                lambda chunk: client.submit(
+                    evaluate_chunk, chunk, shared, pure=False, key=f"covenant-{token}-{chunk.number}"
+                ),
+                work,
+                2 * self.workers,
+            )
+            for future in futures:
+                try:
+                    result: ChunkResult = future.result()
+                except (OSError, TimeoutError) as error:
+                    raise BackendError(f"the Dask cluster lost a batch: {error}") from error
+                finally:
+                    future.release()
+                yield result
+        finally:
+            shared.release()
+
+
+class _InProcessContext(InProcess, AbstractContextManager["_InProcessContext"]):
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def backend_for(jobs: int = 1, scheduler: str | None = None) -> AbstractContextManager[Backend]:
+    """The backend a command line asks for: a Dask cluster, N local processes, or this process."""
+    if scheduler:
+        return DaskCluster(scheduler)
+    if jobs > 1:
+        return LocalPool(jobs)
+    return _InProcessContext()

@@ -1,0 +1,160 @@
+"""``covenant portfolio``: every agreement of a portfolio in one run.
+
+The command only parses arguments, picks where agreements are evaluated
+(this process, ``--jobs N`` worker processes, or a Dask cluster with
+``--scheduler``) and sends the report to its place: ``--output`` is written
+to a temporary file beside it and renamed when complete; standard output gets
+the report only once every agreement has been evaluated, so bad input never
+leaves half a report anywhere. ``run_portfolio`` is the same thing as a
+function, for ``covenant check --portfolio``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Literal
+
+import click
+
+from covenant.calendar import Date, as_date
+from covenant.diagnostics import InputError
+from covenant.engine import EngineError
+from covenant.parallel import BackendError, backend_for
+from covenant.portfolio import Outcome, write_report
+
+EXIT_BREACH = 1
+EXIT_INPUT = 2
+
+
+def _report_to(output: Path | None, write: Callable[[IO[str]], Outcome]) -> Outcome:
+    """Run ``write`` into a temporary file, then move it to ``output`` or copy it to standard output."""
+    directory = output.parent if output is not None and str(output.parent) else Path(".")
+    if output is not None:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                outcome = write(stream)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, output)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return outcome
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n") as stream:
+        outcome = write(stream)
+        stream.seek(0)
+        out = click.get_text_stream("stdout")
+        shutil.copyfileobj(stream, out, 1 << 20)
+        out.flush()
+    return outcome
+
+
+def run_portfolio(
+    portfolio_file: Path,
+    facts: Sequence[Path],
+    *,
+    as_of: Date | None = None,
+    output_format: Literal["json", "text"] = "json",
+    output: Path | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    lenient: bool = False,
+    color: bool | None = None,
+    fail_on: str = "never",
+) -> int:
+    """Evaluate a portfolio as the command line does; return the exit status (0, 1 or 2)."""
+    use_color = (sys.stdout.isatty() if color is None and output is None else bool(color)) and output_format == "text"
+
+    def write(stream: IO[str]) -> Outcome:
+        with backend_for(jobs, scheduler) as backend:
+            return write_report(
+                portfolio_file,
+                list(facts),
+                stream,
+                as_of=as_of,
+                output_format=output_format,
+                color=use_color,
+                lenient=lenient,
+                backend=backend,
+            )
+
+    try:
+        outcome = _report_to(output, write)
+    except InputError as error:
+        for problem in error.problems:
+            click.echo(problem.format(), err=True)
+        return EXIT_INPUT
+    except EngineError as error:
+        click.echo(f"covenant: the rule engine failed: {error}", err=True)
+        return EXIT_INPUT
+    except BackendError as error:
+        click.echo(f"covenant: {error}", err=True)
+        return EXIT_INPUT
+    for problem in outcome.skipped:
+        click.echo(f"skipped: {problem.format()}", err=True)
+    if fail_on == "breach" and outcome.breached:
+        return EXIT_BREACH
+    return 0
+
+
+@click.command()
+@click.argument("portfolio_file", metavar="PORTFOLIO.yaml", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("facts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Evaluate as of this day (default: the latest fact's date in the portfolio).",
+)
+@click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@click.option(
+    "--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the report here, atomically."
+)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="A Dask scheduler (tcp://host:8786) to evaluate on.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["breach", "never"]),
+    default="never",
+    show_default=True,
+    help="Exit 1 when a breach is found.",
+)
+@click.option("--skip-invalid", is_flag=True, help="Lenient mode: skip invalid fact lines, listing each one.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
+def portfolio(
+    portfolio_file: Path,
+    facts: tuple[Path, ...],
+    as_of: datetime | None,
+    output_format: Literal["json", "text"],
+    output: Path | None,
+    jobs: int,
+    scheduler: str | None,
+    fail_on: str,
+    skip_invalid: bool,
+    color: bool | None,
+) -> None:
+    """Evaluate every agreement of PORTFOLIO.yaml over the fact logs FACTS... and report them all.
+
+    Each fact names its agreement in `agreement`. The report lists each
+    agreement's report in id order, then totals per agreement and per Buyer.
+    """
+    status = run_portfolio(
+        portfolio_file,
+        facts,
+        as_of=as_date(as_of.date()) if as_of else None,
+        output_format=output_format,
+        output=output,
+        jobs=jobs,
+        scheduler=scheduler,
+        lenient=skip_invalid,
+        color=color,
+        fail_on=fail_on,
+    )
+    sys.exit(status)
