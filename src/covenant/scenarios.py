@@ -42,6 +42,81 @@ class Scenario:
     as_of: Date
     facts: tuple[Fact, ...]
     expect: tuple[dict[str, Any], ...]
+    rule: str | None = None  # the file's ``rule:``, the rule these scenarios are about
+
+    def rules_about(self) -> set[str]:
+        """The rule of the file and every rule named in ``expect``."""
+        named = {str(e["rule"]) for e in self.expect if e.get("rule")}
+        return named | ({self.rule} if self.rule else set())
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One way a report differs from what a scenario expects, kept as values for the diff."""
+
+    kind: str  # missing | unexpected | field | unknown-rule
+    rule: Any
+    trigger: Any = None
+    beneficiary: Any = None
+    field: str | None = None
+    expected: Any = None
+    got: Any = None
+
+    def obligation(self) -> str:
+        owed = f"owed to {self.beneficiary}" if self.beneficiary is not None else "owed to all"
+        return f"{self.rule}, trigger {_shown(self.trigger)}, {owed}"
+
+    def format(self) -> str:
+        """One line, as ``compare`` has always returned them."""
+        label = f"{self.rule} trigger={self.trigger} beneficiary={self.beneficiary}"
+        if self.kind == "unknown-rule":
+            return f"unknown rule: {self.rule} is not a rule of this folder (no rule file has id: {self.rule})"
+        if self.kind == "missing":
+            return f"missing: {label}"
+        if self.kind == "unexpected":
+            return f"unexpected: {label} {self.got}"
+        return f"{label}: {self.field} expected {self.expected!r}, got {self.got!r}"
+
+
+def _shown(value: Any) -> str:
+    """A value as a scenario file writes it: null, dates and amounts as text, remedies one per line."""
+    if value is None:
+        return "null"
+    if isinstance(value, list) and all(isinstance(v, dict) and "kind" in v for v in value):
+        if not value:
+            return "[]"
+        return "; ".join(" ".join(str(v.get(k)) for k in ("kind", "buyer", "amount") if k in v) for v in value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
+
+
+def describe(mismatches: Iterable[Mismatch]) -> list[str]:
+    """A readable diff for people: per obligation, each field expected vs got, aligned."""
+    lines: list[str] = []
+    current: tuple[Any, Any, Any] | None = None
+    for mismatch in mismatches:
+        if mismatch.kind == "unknown-rule":
+            lines.append(mismatch.format())
+        elif mismatch.kind == "missing":
+            current = None
+            lines.append(f"missing: {mismatch.obligation()} (expected status {_shown(mismatch.expected)})")
+            if mismatch.got:
+                lines.append(f"    the report has for {mismatch.rule}: {', '.join(mismatch.got)}")
+            else:
+                lines.append(f"    the report has no obligation of {mismatch.rule} at all")
+        elif mismatch.kind == "unexpected":
+            current = None
+            lines.append(f"unexpected: {mismatch.obligation()}: {mismatch.got} (not in expect)")
+        else:
+            identity = (mismatch.rule, mismatch.trigger, mismatch.beneficiary)
+            if identity != current:
+                lines.append(f"{mismatch.obligation()}:")
+                current = identity
+            name = f"{mismatch.field}:"
+            lines.append(f"    {name:<16}expected {_shown(mismatch.expected)}")
+            lines.append(f"    {'':<16}got      {_shown(mismatch.got)}")
+    return lines
 
 
 @dataclass
@@ -49,6 +124,7 @@ class Outcome:
     scenario: Scenario
     differences: list[str] = field(default_factory=list)
     report: dict[str, Any] | None = None
+    mismatches: list[Mismatch] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -101,6 +177,7 @@ def load_scenarios(path: Path) -> list[Scenario]:
                 as_of=as_of,
                 facts=tuple(facts),
                 expect=tuple(_text(e) for e in expect),
+                rule=str(tree["rule"]) if tree.get("rule") else None,
             )
         )
     if problems:
@@ -119,28 +196,35 @@ def _identity(entry: dict[str, Any]) -> tuple[Any, Any, Any]:
 
 def compare(expected: Iterable[dict[str, Any]], obligations: list[dict[str, Any]]) -> list[str]:
     """Differences between expected and reported obligations, for people."""
+    return [m.format() for m in compare_obligations(expected, obligations)]
+
+
+def compare_obligations(expected: Iterable[dict[str, Any]], obligations: list[dict[str, Any]]) -> list[Mismatch]:
+    """Every mismatch between expected and reported obligations of the rules named in ``expected``."""
     expected = list(expected)
-    differences: list[str] = []
+    mismatches: list[Mismatch] = []
     rules = {e.get("rule") for e in expected}
     actual = {_identity(o): o for o in obligations if o["rule"] in rules}
     wanted = {_identity(e): e for e in expected}
     for identity, entry in wanted.items():
         found = actual.get(identity)
-        label = f"{identity[0]} trigger={identity[1]} beneficiary={identity[2]}"
         if found is None:
-            differences.append(f"missing: {label}")
+            have = [
+                f"{_shown(o['trigger'])}/{_shown(o['beneficiary'])} {o['status']}"
+                for o in obligations
+                if o["rule"] == identity[0]
+            ]
+            mismatches.append(Mismatch("missing", *identity, expected=entry.get("status"), got=have))
             continue
         for name, value in entry.items():
             if name in ("rule", "trigger", "beneficiary"):
                 continue
             if found.get(name) != value:
-                differences.append(f"{label}: {name} expected {value!r}, got {found.get(name)!r}")
+                mismatches.append(Mismatch("field", *identity, field=name, expected=value, got=found.get(name)))
     for identity in sorted(set(actual) - set(wanted), key=str):
         o = actual[identity]
-        differences.append(
-            f"unexpected: {identity[0]} trigger={identity[1]} beneficiary={identity[2]} status={o['status']}"
-        )
-    return differences
+        mismatches.append(Mismatch("unexpected", *identity, got=f"status {o['status']}, due {_shown(o['due'])}"))
+    return mismatches
 
 
 def run_scenario(scenario: Scenario, portfolio: Portfolio) -> Outcome:
@@ -149,4 +233,9 @@ def run_scenario(scenario: Scenario, portfolio: Portfolio) -> Outcome:
     state = portfolio.evaluate(sid, scenario.facts, scenario.as_of)
     state.agreement_id = portfolio.form.agreement.id
     report = build_report(state, portfolio.form)
-    return Outcome(scenario, compare(scenario.expect, report["obligations"]), report)
+    known = portfolio.form.rules
+    unknown = sorted({str(e.get("rule")) for e in scenario.expect if e.get("rule") not in known})
+    mismatches = [Mismatch("unknown-rule", rule) for rule in unknown]
+    expected = [e for e in scenario.expect if e.get("rule") in known]
+    mismatches.extend(compare_obligations(expected, report["obligations"]))
+    return Outcome(scenario, [m.format() for m in mismatches], report, mismatches)

@@ -1,0 +1,287 @@
+"""``covenant explain``: the full account of one obligation, for a lawyer to check by hand.
+
+For one (rule, trigger, beneficiary) of a report: the clause's words, every
+fact the finding rests on (with the file and line it was recorded at), every
+date the evaluation computed and the convention that produced it (business
+day calendar, roll, mail delay), and each remedy's arithmetic month by
+month. It renders what the evaluation recorded; it decides nothing, so an
+explanation can never disagree with the report it explains.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from covenant.calendar import BusinessCalendar, Date
+from covenant.compiler import CompiledForm
+from covenant.coverage import display_path
+from covenant.diagnostics import InputError, Problem
+from covenant.evaluate import AgreementState, Obligation, default_as_of
+from covenant.facts import Fact, check_buyers, load_fact_logs
+from covenant.pipeline import portfolio_for
+from covenant.remedies import CENT, ledgers_from_facts
+from covenant.report import RemedyLine, build_report, days_in_breach, remedy_lines
+
+WIDTH = 100
+
+
+@dataclass(frozen=True)
+class Account:
+    """One obligation and everything needed to explain it."""
+
+    obligation: Obligation
+    entry: dict[str, Any]
+    state: AgreementState
+    form: CompiledForm
+    lines: list[RemedyLine]
+
+
+def account_for(
+    fact_paths: Sequence[Path],
+    rules: Path,
+    rule_id: str,
+    trigger: str | None,
+    beneficiary: str | None,
+    as_of: Date | None,
+) -> Account:
+    """Evaluate the facts and pick one obligation; ``InputError`` lists the candidates when it is not found."""
+    portfolio = portfolio_for(rules)
+    form = portfolio.form
+    log = load_fact_logs(fact_paths)
+    check_buyers(log, [b.id for b in form.agreement.buyers])
+    day = as_of or default_as_of(log.facts)
+    if day is None:
+        raise InputError([Problem(", ".join(map(str, fact_paths)), None, None, "no facts: nothing to explain")])
+    if rule_id not in form.rules:
+        hint = ", ".join(sorted(form.rules))
+        raise InputError([Problem(str(rules), None, "rule", f"no rule {rule_id!r} in this folder", hint=hint)])
+    state = portfolio.evaluate(f"{form.agreement.id}~explain", log.facts, day)
+    state.agreement_id = form.agreement.id
+    obligation = _find(state, rule_id, trigger, beneficiary)
+    report = build_report(state, form)
+    entry = next(
+        e
+        for e in report["obligations"]
+        if (e["rule"], e["trigger"], e["beneficiary"])
+        == (obligation.rule_id, obligation.trigger_id, obligation.beneficiary)
+    )
+    principals = {b.id: b.principal for b in state.agreement.buyers}
+    ledgers = ledgers_from_facts(state.facts, principals, state.agreement.debentures.rate, state.closing or day)
+    return Account(obligation, entry, state, form, remedy_lines(obligation, state, form, ledgers))
+
+
+def _find(state: AgreementState, rule_id: str, trigger: str | None, beneficiary: str | None) -> Obligation:
+    mine = sorted(
+        (o for o in state.obligations.values() if o.rule_id == rule_id),
+        key=lambda o: (o.trigger_date, o.trigger_id or "", o.beneficiary or ""),
+    )
+    chosen = [
+        o
+        for o in mine
+        if (trigger is None or trigger in (o.trigger_id, o.trigger_key))
+        and (beneficiary is None or o.beneficiary == beneficiary)
+    ]
+    if len(chosen) == 1:
+        return chosen[0]
+    listing = "; ".join(
+        f"--trigger {o.trigger_id or o.trigger_key} --beneficiary {o.beneficiary or '(all)'} ({o.status})" for o in mine
+    )
+    if not chosen:
+        message = f"no obligation of {rule_id} with trigger {trigger or 'any'} and beneficiary {beneficiary or 'any'}"
+    else:
+        message = f"{len(chosen)} obligations of {rule_id} match; name the trigger and the beneficiary"
+    hint = f"the report has: {listing}" if mine else f"the report has no obligation of {rule_id} as of {state.as_of}"
+    raise InputError([Problem(rule_id, None, None, message, hint=hint)])
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount.quantize(CENT):,.2f}"
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    return textwrap.wrap(
+        " ".join(text.split()), WIDTH, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
+
+
+def _calendar(account: Account) -> BusinessCalendar:
+    settings = account.state.agreement.calendar
+    return BusinessCalendar(
+        market=settings.business_days,
+        country=settings.country,
+        subdivision=settings.subdivision,
+        roll=settings.roll,
+        mail_delay_days=settings.mail_delay_days,
+    )
+
+
+def _facts(account: Account) -> dict[str, Fact]:
+    facts = {f.id: f for f in account.state.facts}
+    facts.update(account.state.derived)
+    return facts
+
+
+def _fact_line(fact: Fact, role: str, calendar: BusinessCalendar) -> list[str]:
+    fields = " ".join(f"{k}={v}" for k, v in fact.to_json().items() if k not in ("id", "type", "date"))
+    where = f"{display_path(fact.file)}:{fact.line}" if fact.line else f"derived by {display_path(fact.file)}"
+    lines = [f"  {fact.id}  {fact.type} of {fact.date}  ({where})  {role}"]
+    if fields:
+        lines.append(f"      {fields}")
+    method = fact.fields.get("method")
+    effective = calendar.effective_date(fact.date, method)
+    if effective != fact.date:
+        lines.append(
+            f"      sent by {method}: effective {effective}, {calendar.mail_delay_days} days after it was sent"
+            " (agreement.yaml calendar.mail_delay_days)"
+        )
+    return lines
+
+
+def _role(fact_id: str, obligation: Obligation) -> str:
+    if fact_id == obligation.trigger_key:
+        return "the trigger: the obligation arose from it"
+    return ""
+
+
+def _dates(account: Account) -> list[str]:
+    o = account.obligation
+    e = account.entry
+    rows: list[tuple[str, str, str]] = []
+    arose_from = (
+        f"the date of {o.trigger_key}"
+        if o.trigger_key in _facts(account)
+        else f"the end of the period {o.trigger_id}"
+        if o.trigger_id
+        else "the Closing"
+    )
+    rows.append(("arose", str(o.trigger_date), arose_from))
+    act_by = getattr(o, "act_by", None)
+    if o.due is not None:
+        rows.append(("due", str(o.due), o.due_basis))
+    if act_by is not None:
+        rows.append(("act by", str(act_by), "the deadline for the act that meets it"))
+    if o.met_on is not None:
+        rows.append(("met on", str(o.met_on), "the date the meeting fact took effect"))
+    if o.breach_start is not None:
+        basis = (
+            "the date of the act (a prohibition)"
+            if o.kind == "prohibition"
+            else "the day after the due date"
+            if o.due is not None and o.breach_start == o.due.add(days=1)
+            else "the date of the trigger"
+        )
+        rows.append(("breach from", str(o.breach_start), basis))
+    if o.cured_on is not None:
+        rows.append(("cured on", str(o.cured_on), "the date the late act took effect"))
+    if o.ended_on is not None:
+        rows.append(("ended on", str(o.ended_on), f"{o.status}"))
+    for buyer, day in sorted(o.waived_by.items()):
+        rows.append(("waived", str(day), f"by {buyer}, for its part"))
+    for buyer, day in sorted(o.discharged_by.items()):
+        rows.append(("discharged", str(day), f"{buyer} transferred all its Securities"))
+    if o.breach_start is not None:
+        last = o.cured_on or o.ended_on or account.state.as_of
+        rows.append(
+            (
+                "days in breach",
+                str(days_in_breach(o, account.state.as_of)),
+                f"{o.breach_start} to {last}, both included",
+            )
+        )
+    rows.append(("as of", str(account.state.as_of), "facts dated later are not read"))
+    out = []
+    for label, value, basis in rows:
+        out.append(f"  {label:<15}{value:<12}{basis}")
+    if e.get("survival_note"):
+        out.extend(_wrap(f"note: {e['survival_note']}", "  "))
+    return out
+
+
+def _conventions(account: Account) -> list[str]:
+    settings = account.state.agreement.calendar
+    calendar = _calendar(account)
+    rule = account.form.rules[account.obligation.rule_id]
+    lines = [
+        f"  {calendar.describe()}",
+        f"  (agreement.yaml calendar: business_days {settings.business_days}"
+        + (f", country {settings.country}" if settings.country else "")
+        + f", roll {settings.roll}, mail_delay_days {settings.mail_delay_days})",
+        f"  mail is effective {settings.mail_delay_days} days after it is sent; other methods the same day",
+    ]
+    dues = [getattr(t, "due", None) for t in getattr(rule, "triggers", lambda: [])()] + [getattr(rule, "due", None)]
+    overrides = {d.roll for d in dues if d is not None and d.roll is not None}
+    if overrides:
+        lines.append(f"  this rule overrides the roll: roll {' / '.join(map(str, sorted(overrides)))}")
+    return lines
+
+
+def _remedies(account: Account) -> list[str]:
+    out: list[str] = []
+    for line in account.lines:
+        definition = account.state.agreement.remedies[line.remedy_id]
+        title = f"  {definition.clause} {line.kind.replace('_', ' ')}"
+        if line.buyer:
+            title += f" for {line.buyer}"
+        computation = line.computation
+        if line.amount is None or computation is None or line.start is None or line.end_exclusive is None:
+            out.append(f"{title}: no amount (the agreement gives a right, not a sum)")
+            continue
+        last = line.end_exclusive.subtract(days=1)
+        out.append(f"{title}, {line.start} to {last} (both included)")
+        if definition.description:
+            out.extend(_wrap(f"formula: {definition.description}", "    "))
+        if computation.lines:
+            out.append(
+                f"    {'month':>5}  {'from':<10}  {'to (excl.)':<10}  {'rate':>5}  {'base':>14}"
+                f"  {'days':>7}  {'amount':>12}"
+            )
+            for month in computation.lines:
+                out.append(
+                    f"    {month.number:>5}  {month.start!s:<10}  {month.end!s:<10}  {month.rate * 100:>4g}%"
+                    f"  {_money(month.base):>14}  {month.days:>3}/{month.days_in_month:<3}  {_money(month.amount):>12}"
+                )
+            out.append("    each month: rate x base x days in breach / days in the month;")
+            out.append("    base: principal outstanding plus accrued unpaid interest on the month's first day")
+            exact = sum((m.amount for m in computation.lines), Decimal(0))
+            out.append(f"    total {exact:.4f}, rounded half-up to cents once: {_money(line.amount)}")
+        else:
+            out.append(f"    {computation.summary} = {_money(line.amount)}")
+    return out or ["  none"]
+
+
+def render_account(account: Account) -> str:
+    """Plain text, one section per question a lawyer asks; the same input gives the same bytes."""
+    o = account.obligation
+    rule = account.form.rules[o.rule_id]
+    calendar = _calendar(account)
+    owed = f"owed to {o.beneficiary}" if o.beneficiary else "owed to all Buyers"
+    lines = [
+        f"{o.rule_id}: {rule.title}",
+        f"clause {o.clause} ({display_path(account.form.files[o.rule_id])}), trigger {o.trigger_id or o.trigger_key},"
+        f" {owed}: {o.status} as of {account.state.as_of}",
+        "",
+        "The clause:",
+        *_wrap(rule.text),
+    ]
+    if getattr(rule, "note", None):
+        lines += ["", "Counsel's reading:", *_wrap(rule.note)]
+    facts = _facts(account)
+    lines += ["", "Facts matched (evidence):"]
+    for fact_id in o.evidence:
+        fact = facts.get(fact_id)
+        if fact is None:
+            lines.append(f"  {fact_id}")
+        else:
+            lines += _fact_line(fact, _role(fact_id, o), calendar)
+    if not o.evidence:
+        lines.append("  none: nothing has met it")
+    lines += ["", "Dates:", *_dates(account)]
+    lines += ["", "Conventions:", *_conventions(account)]
+    lines += ["", "Remedies:", *_remedies(account)]
+    lines += ["", "In words:", *_wrap(account.entry.get("explanation", ""))]
+    return "\n".join(lines) + "\n"

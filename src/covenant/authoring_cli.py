@@ -1,0 +1,207 @@
+"""Commands for the people who write rule files: lint, test, explain, schema, compile.
+
+Each command only parses its arguments, calls the library (lint.py,
+scenarios.py, coverage.py, account.py, schema.py, compiler.py) and prints
+what it returns. Exit codes, as for ``covenant check``: 0 all is well; 1
+the command found problems (lint) or failures (test); 2 the input could not
+be read at all, with every problem on standard error as ``FILE:LINE: ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from covenant.account import account_for, render_account
+from covenant.calendar import Date, as_date
+from covenant.compiler import compile_form
+from covenant.coverage import breach_and_compliance, compute_coverage, display_path, render_coverage
+from covenant.diagnostics import InputError
+from covenant.engine import EngineError
+from covenant.lint import format_problem, lint
+from covenant.pipeline import portfolio_for
+from covenant.rulefiles import load_rule_folder
+from covenant.scenarios import Outcome, describe, load_scenarios, run_scenario, scenario_files
+from covenant.schema import SCHEMAS, render_schema
+
+EXIT_PROBLEMS = 1
+EXIT_INPUT = 2
+
+
+def _fail_input(error: InputError) -> NoReturn:
+    for problem in error.problems:
+        click.echo(problem.format(), err=True)
+    sys.exit(EXIT_INPUT)
+
+
+def _date(value: datetime | None) -> Date | None:
+    return as_date(value.date()) if value is not None else None
+
+
+@click.command("lint")
+@click.argument("rules_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--text",
+    "texts",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="More of the agreement's text to find quoted clauses in (an amendment); may be repeated.",
+)
+def lint_command(rules_dir: Path, texts: tuple[Path, ...]) -> None:
+    """Check every rule file of RULES_DIR and the references between them, before any evaluation.
+
+    Prints FILE:LINE:COLUMN: message (hint: ...) [code] for each problem;
+    docs/errors.md explains each code. Exit 1 when there is any problem.
+    """
+    try:
+        result = lint(rules_dir, texts)
+    except InputError as error:
+        _fail_input(error)
+    for problem in result.problems:
+        click.echo(format_problem(problem))
+    count = len(result.problems)
+    summary = f"{rules_dir}: {result.rule_files} rule files, {result.scenario_files} scenario files"
+    click.echo(f"{summary}: {count} problem{'s' if count != 1 else ''}" if count else f"{summary}: clean", err=True)
+    if count:
+        sys.exit(EXIT_PROBLEMS)
+
+
+def _print_outcome(outcome: Outcome, label: str) -> None:
+    scenario = outcome.scenario
+    if outcome.passed:
+        click.echo(f"PASS  {label}")
+        return
+    click.echo(f"FAIL  {label}  ({display_path(scenario.file)}:{scenario.line})")
+    if scenario.title:
+        click.echo(f"      {scenario.title}")
+    for line in describe(outcome.mismatches):
+        click.echo(f"      {line}")
+
+
+@click.command("test")
+@click.argument("rules_dir", type=click.Path(path_type=Path))
+@click.option("--coverage", "show_coverage", is_flag=True, help="List rules, triggers and met_by never exercised.")
+@click.option("-k", "selection", default=None, help="Run only scenarios whose FILE::NAME contains this text.")
+def test_command(rules_dir: Path, show_coverage: bool, selection: str | None) -> None:
+    """Run the scenarios in RULES_DIR/scenarios: PASS or FAIL each, with what differs."""
+    try:
+        portfolio = portfolio_for(rules_dir)
+        scenarios = [s for path in scenario_files(rules_dir) for s in load_scenarios(path)]
+    except InputError as error:
+        _fail_input(error)
+    passed = failed = 0
+    runs = []
+    for scenario in scenarios:
+        label = f"{Path(scenario.file).stem}::{scenario.name}"
+        if selection and selection not in label:
+            continue
+        try:
+            outcome = run_scenario(scenario, portfolio)
+        except InputError as error:
+            _fail_input(error)
+        except EngineError as error:
+            click.echo(f"covenant: the rule engine failed on {label}: {error}", err=True)
+            sys.exit(EXIT_INPUT)
+        _print_outcome(outcome, label)
+        passed += outcome.passed
+        failed += not outcome.passed
+        runs.append((scenario, outcome))
+    click.echo(f"{passed} passed, {failed} failed")
+    if show_coverage:
+        form = portfolio.form
+        coverage = compute_coverage([(o.report or {}, s.facts) for s, o in runs], form)
+        extra = breach_and_compliance([(s.rules_about(), o.report or {}) for s, o in runs], form)
+        click.echo("")
+        for line in render_coverage(coverage, form, extra):
+            click.echo(line)
+    if failed:
+        sys.exit(EXIT_PROBLEMS)
+
+
+@click.command("explain")
+@click.argument("facts", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--rules", "rules_dir", required=True, type=click.Path(path_type=Path), help="The rule folder.")
+@click.option("--rule", "rule_id", required=True, help="The rule id, e.g. sec-report-copies.")
+@click.option("--trigger", default=None, help="The trigger as the report shows it: a fact id or a period end.")
+@click.option("--beneficiary", default=None, help="The buyer id, when the obligation is owed to each Buyer.")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Evaluate as of YYYY-MM-DD.")
+def explain_command(
+    facts: tuple[Path, ...],
+    rules_dir: Path,
+    rule_id: str,
+    trigger: str | None,
+    beneficiary: str | None,
+    as_of: datetime | None,
+) -> None:
+    """Explain one obligation: the clause, the facts, every date and convention, the arithmetic month by month."""
+    try:
+        account = account_for(list(facts), rules_dir, rule_id, trigger, beneficiary, _date(as_of))
+    except InputError as error:
+        _fail_input(error)
+    except EngineError as error:
+        click.echo(f"covenant: the rule engine failed: {error}", err=True)
+        sys.exit(EXIT_INPUT)
+    click.echo(render_account(account), nl=False)
+
+
+@click.command("schema")
+@click.argument("kind", required=False, type=click.Choice(sorted(SCHEMAS)))
+@click.option(
+    "--write",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Write every schema into this folder (schemas/) instead of printing one.",
+)
+def schema_command(kind: str | None, folder: Path | None) -> None:
+    """Print the JSON Schema of rule files, agreement.yaml, facts or scenario files (KIND)."""
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, (file_name, _, _) in sorted(SCHEMAS.items()):
+            (folder / file_name).write_text(render_schema(name), encoding="utf-8", newline="\n")
+            click.echo(f"wrote {folder / file_name}", err=True)
+        return
+    if kind is None:
+        raise click.UsageError("give KIND (rules, agreement, facts, scenarios) or --write FOLDER")
+    click.echo(render_schema(kind), nl=False)
+
+
+@click.command("compile")
+@click.argument("rules_dir", type=click.Path(path_type=Path))
+@click.option("--show", is_flag=True, help="Print the durable-rules ruleset and what each engine rule means.")
+@click.option("--rule", "rule_id", default=None, help="Only the engine rules made from this rule id.")
+def compile_command(rules_dir: Path, show: bool, rule_id: str | None) -> None:
+    """Compile RULES_DIR into one engine ruleset, as covenant check does; --show prints it as JSON."""
+    try:
+        form = compile_form(load_rule_folder(rules_dir))
+    except InputError as error:
+        _fail_input(error)
+    names = [n for n, b in form.bindings.items() if rule_id is None or b.rule_id == rule_id]
+    if rule_id is not None and not names:
+        click.echo(f"{rules_dir}: no engine rule comes from a rule {rule_id!r}", err=True)
+        sys.exit(EXIT_INPUT)
+    if not show:
+        click.echo(f"{rules_dir}: {len(form.rules)} rule files -> {len(names)} engine rules")
+        return
+    compiled = {
+        "ruleset": {name: form.definition[name] for name in names},
+        "bindings": {
+            name: {
+                "kind": form.bindings[name].kind,
+                "rule": form.bindings[name].rule_id,
+                "index": form.bindings[name].index,
+                "detail": form.bindings[name].detail,
+            }
+            for name in names
+        },
+    }
+    click.echo(json.dumps(compiled, indent=2, ensure_ascii=False))
+
+
+COMMANDS = (lint_command, test_command, explain_command, schema_command, compile_command)
+"""Registered on ``covenant`` by cli.py."""

@@ -1,0 +1,103 @@
+"""JSON Schemas for the files people write, generated from the pydantic models.
+
+An editor that speaks the YAML language server protocol reads the
+``# yaml-language-server: $schema=...`` line at the top of a rule file and
+then completes keys and underlines mistakes while a lawyer types. The
+schemas are generated from the same models that validate the files
+(language.py, facts.py), so the editor and ``covenant lint`` can never
+disagree about what a key means. The generated files are committed under
+``schemas/`` (``covenant schema --write schemas``); a test checks they are
+current.
+
+Scenario files have no pydantic model of their own in the evaluator (they
+are read by scenarios.py); the small models below describe them for the
+editor only, with the fact vocabulary's models for their facts.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
+
+from covenant.facts import FactModel
+from covenant.language import Agreement, Rule
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+DateText = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="a date written YYYY-MM-DD")]
+Status = Literal["pending", "fulfilled", "breached", "cured", "waived", "discharged", "review"]
+
+
+class ExpectedRemedy(BaseModel):
+    """One line of an obligation's ``remedies`` as the report writes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["standard_liquidated_damages", "interest", "event_of_default"]
+    buyer: str | None = None
+    amount: Annotated[str, Field(pattern=r"^\d+\.\d{2}$", description='two decimals, e.g. "3892.03"')] | None = None
+
+
+class ExpectedObligation(BaseModel):
+    """An obligation the report must contain; only the fields written are compared."""
+
+    model_config = ConfigDict(extra="allow")
+
+    rule: Annotated[str, Field(description="the rule id")]
+    trigger: str | None = Field(
+        description="the fact id that made it arise; a period end YYYY-MM-DD; null for a fixed date"
+    )
+    beneficiary: str | None = Field(description="a buyer id, or null when owed to all Buyers")
+    due: DateText | None = None
+    status: Status | None = None
+    breach_start: DateText | None = None
+    cured_on: DateText | None = None
+    days_in_breach: Annotated[StrictInt, Field(ge=0)] | None = None
+    remedies: list[ExpectedRemedy] | None = None
+    ended_on: DateText | None = None
+
+
+class Scenario(BaseModel):
+    """A small fact log, an as-of date and the obligations a lawyer expects."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="a slug, unique within the file")]
+    title: str = Field(description="one line for people")
+    as_of: DateText
+    facts: list[FactModel] = Field(default_factory=list)
+    expect: list[ExpectedObligation] = Field(
+        default_factory=list, description="every obligation of the rules named here; [] means none at all"
+    )
+
+
+class ScenarioFile(BaseModel):
+    """``rules/<agreement>/scenarios/<rule-id>.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str = Field(description="the rule id these scenarios are about")
+    scenarios: list[Scenario] = Field(min_length=1)
+
+
+SCHEMAS: dict[str, tuple[str, str, Any]] = {
+    "rules": ("rule.schema.json", "A rule file of the covenant monitor (one clause)", Rule),
+    "agreement": ("agreement.schema.json", "agreement.yaml: the parties, money and conventions", Agreement),
+    "facts": ("fact.schema.json", "One fact of a fact log (one line of JSONL)", FactModel),
+    "scenarios": ("scenario.schema.json", "A scenario file kept beside the rules", ScenarioFile),
+}
+"""Command word -> (file under schemas/, title, the model or type it is generated from)."""
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of one kind of file, as a dict (validation mode: what may be written)."""
+    _, title, model = SCHEMAS[kind]
+    generated = TypeAdapter(model).json_schema(mode="validation")
+    return {"$schema": SCHEMA_DIALECT, **generated, "title": title}
+
+
+def render_schema(kind: str) -> str:
+    """The schema as committed: two-space indent, keys in generation order, newline at the end."""
+    return json.dumps(json_schema(kind), indent=2, ensure_ascii=False) + "\n"
