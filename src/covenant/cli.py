@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from covenant.authoring_cli import compile_command, explain_command, lint_command, schema_command, test_command
 from covenant.calendar import Date, as_date
 from covenant.changes import diff, load_previous
 from covenant.diagnostics import InputError
@@ -130,6 +131,11 @@ def check(
 
 main.add_command(upcoming)
 main.add_command(portfolio)
+main.add_command(lint_command)
+main.add_command(test_command)
+main.add_command(explain_command)
+main.add_command(schema_command)
+main.add_command(compile_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
