@@ -22,6 +22,7 @@ never generated (separate engine rules instead).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -260,9 +261,31 @@ def _trigger_patterns(trigger: FactTrigger | PeriodTrigger, owed_to: Any, form: 
     if owed_to == "each_holder":
         patterns.append({"h": {"t": HOLDER}})
     if isinstance(trigger, FactTrigger):
-        for number, condition in enumerate(trigger.provided_none):
-            patterns.append({f"n{number}$not": _pattern(condition.fact, _fact_terms(condition, form, set()))})
+        number = 0
+        for condition in trigger.provided_none:
+            for alternative in _without_ors(condition):
+                patterns.append({f"n{number}$not": _pattern(condition.fact, _fact_terms(alternative, form, set()))})
+                number += 1
     return patterns
+
+
+def _without_ors(pattern: FactPattern) -> list[FactPattern]:
+    """One pattern per alternative of its lists: "none of A or B" is "not A and not B".
+
+    Measured here: a ``$not`` pattern holding a ``$or`` fires as soon as one
+    matching fact is retracted, even while another still matches; one ``$not``
+    per alternative is right (docs/engine-notes.md).
+    """
+    choices: list[list[tuple[str, Any]]] = []
+    for name, condition in pattern.where.items():
+        values = condition if isinstance(condition, list) else getattr(condition, "one_of", None)
+        choices.append([(name, v) for v in values] if values is not None else [(name, condition)])
+    groups = [[(k, v) for k, v in group.items()] for group in pattern.any_of] or [[]]
+    alternatives = []
+    for combination in itertools.product(*choices):
+        for group in groups:
+            alternatives.append(FactPattern(fact=pattern.fact, where=dict([*combination, *group])))
+    return alternatives
 
 
 def _compile_duty(rule: DutyRule, form: CompiledForm) -> None:
