@@ -99,7 +99,7 @@ def _waived_buyers(obligation: Mapping[str, Any]) -> set[str]:
     return buyers
 
 
-def diff(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+def diff(previous: Mapping[str, Any], current: Mapping[str, Any], *, source: str = "--since") -> dict[str, Any]:
     """New breaches, newly cured, newly waived, amounts that grew, and obligations no longer reported.
 
     Lists follow the current report's order (report.md's stable order), so the
@@ -109,7 +109,7 @@ def diff(previous: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, A
         raise InputError(
             [
                 Problem(
-                    "--since",
+                    source,
                     None,
                     "agreement",
                     f"the earlier report is for {previous.get('agreement')!r}, "

@@ -112,7 +112,7 @@ def check(
         click.echo(f"skipped: {line}", err=True)
     if since is not None:
         try:
-            report["changes"] = diff(load_previous(since), report)
+            report["changes"] = diff(load_previous(since), report, source=str(since))
         except InputError as error:
             for problem in error.problems:
                 click.echo(problem.format(), err=True)
@@ -124,7 +124,7 @@ def check(
     if output is not None:
         write_atomically(output, text)
     else:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=context.color or None)  # click strips ANSI off a pipe unless told
     if fail_on == "breach" and any(o["status"] == "breached" for o in report["obligations"]):
         sys.exit(EXIT_BREACH)
 
