@@ -96,7 +96,8 @@ class Ruleset:
 
     def close_session(self, sid: str) -> None:
         """Forget an agreement's working memory once its evaluation is over."""
-        if self._sessions.pop(sid, None) is not None:
+        session = self._sessions.pop(sid, None)
+        if session is not None and session.next_number:  # the core has no state for a session never asserted into
             _core.delete_state(self._handle, sid)
 
     def assert_fact(self, sid: str, fact: dict[str, Any]) -> bool:
