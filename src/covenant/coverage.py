@@ -44,8 +44,6 @@ class Coverage:
     rule_ids: list[str]
     exercised: set[str] = field(default_factory=set)
     matched: set[tuple[str, tuple[int | str, ...]]] = field(default_factory=set)
-    statuses: dict[str, set[str]] = field(default_factory=dict)
-    breached: set[str] = field(default_factory=set)
     gaps: list[Gap] = field(default_factory=list)
 
     def never_exercised(self) -> list[str]:
@@ -146,6 +144,11 @@ def _alternatives(rule: Any) -> list[tuple[tuple[int | str, ...], Any, str]]:
         out.append((("met_by", index), meeting, "met_by"))
     for index, permission in enumerate(getattr(rule, "unless", None) or []):
         out.append((("unless", index), permission, "unless"))
+    for index, bearing in enumerate(getattr(rule, "bearing", None) or []):
+        out.append((("bearing", index), bearing, "bearing"))
+    for index, again in enumerate(getattr(rule, "again_after", None) or []):
+        out.append((("again_after", index, "event"), again.event, "again_after event"))
+        out.append((("again_after", index, "met_by"), again.met_by, "again_after met_by"))
     for path, trigger in triggers_with_paths(rule):
         due = getattr(trigger, "due", None) or getattr(rule, "due", None)
         base = (*path, "due") if getattr(trigger, "due", None) else ("due",)
@@ -178,9 +181,6 @@ def compute_coverage(runs: Iterable[tuple[dict[str, Any], Sequence[Fact]]], form
             if rule is None:
                 continue
             coverage.exercised.add(rule_id)
-            coverage.statuses.setdefault(rule_id, set()).add(obligation["status"])
-            if obligation.get("breach_start") is not None:
-                coverage.breached.add(rule_id)
             for line in obligation.get("remedies", []):
                 granted.add((_section(rule.clause), line["kind"]))
             evidence = list(obligation.get("evidence", []))
@@ -261,7 +261,8 @@ def _gaps(coverage: Coverage, form: CompiledForm) -> list[Gap]:
                     gaps.append(Gap(rule_id, path, f"this trigger ({_describe_trigger(trigger)}) never arose"))
         for path, pattern, what in _alternatives(rule):
             if (rule_id, path) not in coverage.matched:
-                gaps.append(Gap(rule_id, path, f"{what} {pattern.fact} (alternative {path[-1] + 1}) never matched"))
+                number = next(p for p in reversed(path) if isinstance(p, int)) + 1
+                gaps.append(Gap(rule_id, path, f"{what} {pattern.fact} (alternative {number}) never matched"))
     return gaps
 
 
@@ -272,7 +273,9 @@ def _describe_trigger(trigger: Any) -> str:
     return f"on {trigger.on}"
 
 
-def breach_and_compliance(scenarios: Iterable[tuple[set[str], dict[str, Any]]], form: CompiledForm) -> list[Gap]:
+def breach_and_compliance(
+    scenarios: Sequence[tuple[set[str], dict[str, Any]]], form: CompiledForm, coverage: Coverage
+) -> list[Gap]:
     """Duties and prohibitions without a scenario of a breach, or without one of compliance.
 
     Each item is (the rules a scenario is about, its report). A scenario
@@ -289,9 +292,12 @@ def breach_and_compliance(scenarios: Iterable[tuple[set[str], dict[str, Any]]], 
             else:
                 complied.add(rule_id)
     gaps: list[Gap] = []
+    about = set().union(*(rules for rules, _ in scenarios)) if scenarios else set()
     for rule_id in sorted(form.rules):
         if form.rules[rule_id].kind not in ("duty", "prohibition"):
             continue
+        if rule_id not in coverage.exercised or rule_id not in about:
+            continue  # never exercised is reported once, as such
         if rule_id not in breached:
             gaps.append(Gap(rule_id, ("id",), f"no scenario shows {rule_id} breached"))
         if rule_id not in complied:
@@ -306,7 +312,8 @@ def render_coverage(coverage: Coverage, form: CompiledForm, extra: Sequence[Gap]
     lines = [f"{file}:{line}: {message}" if line else f"{file}: {message}" for (file, line), message in sorted(placed)]
     total = len(coverage.rule_ids)
     done = len([r for r in coverage.rule_ids if r in coverage.exercised])
-    lines.append(f"coverage: {done} of {total} rules exercised, {len(coverage.gaps) + len(extra)} gaps")
+    gaps = len(coverage.gaps) + len(extra)
+    lines.append(f"coverage: {done} of {total} rules exercised, {gaps} gap{'s' if gaps != 1 else ''}")
     return lines
 
 

@@ -307,7 +307,9 @@ def check_references(folder: LintFolder) -> Iterator[Problem]:
                 continue
             owner = node.pattern()
             in_trigger = owner is not None and (
-                id(owner.model) in trigger_models or (owner.path[:1] == ("when",) and rule.rule.kind == "derive")
+                id(owner.model) in trigger_models
+                or (len(owner.path) >= 2 and owner.path[-2] in ("provided", "provided_none"))
+                or (owner.path[:1] == ("when",) and rule.rule.kind == "derive")
             )
             for key, reference in references:
                 path = [*node.path, key]
@@ -317,8 +319,9 @@ def check_references(folder: LintFolder) -> Iterator[Problem]:
                         rule,
                         path,
                         "never-matches",
-                        f"{key}: {reference} in the conditions of the trigger itself: there is no obligation yet",
-                        "references to the obligation belong in met_by, extended_by or unless",
+                        f"{key}: {reference} in conditions tested before the obligation exists (the trigger, "
+                        "provided or when): this can never match",
+                        "references to the obligation belong in met_by, extended_by, unless, again_after or bearing",
                     )
                     continue
                 yield from _reference_problems(rule, path, key, reference, head, tail, triggers, folder)
