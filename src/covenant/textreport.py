@@ -19,6 +19,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -218,9 +219,21 @@ def render_text(report: Mapping[str, Any], *, color: bool = False, width: int = 
         _changes(console, changes)
     console.print()
     console.print(_next_deadlines(report))
-    for o in review(report):
+    items = review(report)
+    if items:
         console.print()
-        console.print(Text(f"Review {o['clause']} {o['rule']}:", style="bold magenta"), o["explanation"])
+        console.print(Text(f"For review ({len(items)}, left to judgment by the text)", style="bold"))
+        grid = Table.grid(padding=(0, 2, 0, 0))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        for index, o in enumerate(items):
+            if index:
+                grid.add_row("", "")
+            who = Text.assemble(
+                (o["clause"], "bold"), " ", (o["rule"], STATUS_STYLE["review"]), "\n", (o["trigger"] or "-", "dim")
+            )
+            grid.add_row(who, o["explanation"])
+        console.print(Padding(grid, (0, 0, 0, 2)))
     for line in report.get("skipped", []):
         console.print(f"skipped: {line}", overflow="fold")
     facts = report.get("facts")
