@@ -305,7 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--facts", type=int, default=100_000, help="number of facts (default 100,000)")
     parser.add_argument("--seed", type=int, default=2003, help="random seed (default 2003)")
     parser.add_argument(
-        "--intensity", type=float, default=1.0, help="activity per month (1.0: about 250 facts a month)"
+        "--intensity",
+        type=float,
+        default=1.0,
+        help="activity per month (1.0: about 125 facts a month, so 100,000 facts run to 2069)",
     )
     parser.add_argument("--late", type=float, default=Odds.late, help="share of acts done late (default 0.05)")
     parser.add_argument("--missing", type=float, default=Odds.missing, help="share never done (default 0.002)")
