@@ -162,7 +162,10 @@ def test_markdown_has_the_breach_table(report: dict[str, Any]) -> None:
         assert row[2] == obligation["rule"]
         assert row[6] == obligation["breach_start"]
         assert row[8] == str(obligation["days_in_breach"])
-    assert "### Basis of each amount" in markdown
+    basis = markdown.split("### Basis of each amount", 1)[1].strip().split("\n\n")[0].splitlines()
+    assert len(basis) == len(expected)  # one numbered paragraph per breach, in the table's order
+    for number, (line, obligation) in enumerate(zip(basis, expected, strict=True), 1):
+        assert line.startswith(f"{number}. {obligation['clause']} (")
 
 
 def test_markdown_escapes_what_would_break_a_table(report: dict[str, Any]) -> None:

@@ -145,13 +145,15 @@ def _changes(console: Console, changes: Mapping[str, Any]) -> None:
         said = True
         console.print(Text(f"  {title} ({len(entries)})", style=style))
         for entry in entries:
-            console.print(f"    {_change_line(key, entry)}", overflow="fold")
+            console.print(Padding(Text(_change_line(key, entry)), (0, 0, 0, 4)))
     if not said:
         console.print("  Nothing changed.")
 
 
 def _change_line(key: str, entry: Mapping[str, Any]) -> str:
-    who = f"{entry['clause']} {entry['rule']} ({entry['trigger'] or '-'}, owed to {entry['beneficiary'] or 'all'})"
+    who = (
+        f"{entry['clause']} {entry['rule']} ({entry['trigger'] or '-'}, owed to {entry['beneficiary'] or 'all Buyers'})"
+    )
     if key == "new_breaches":
         return f"{who}: in breach from {entry['breach_start']}, {entry['status']}"
     if key == "newly_cured":
