@@ -23,7 +23,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -245,6 +246,34 @@ def check_fields(folder: LintFolder) -> Iterator[Problem]:
                 if name not in fields:
                     yield _unknown_field(rule, [*node.path, *path], fact, name, fields)
                     continue
+                allowed = _allowed_values(fact, name)
+                for index, value in _written_values(condition):
+                    if allowed is not None and value not in allowed:
+                        where = [*node.path, *path] if index is None else [*node.path, *path, index]
+                        yield _problem(
+                            rule,
+                            where,
+                            "unknown-value",
+                            f"{fact}.{name} is never {value!r}: facts.md allows "
+                            + ", ".join(repr(v) for v in sorted(allowed, key=str)),
+                            _did_you_mean(str(value), [str(v) for v in allowed]),
+                        )
+                if name != "date" and _date_test(condition):
+                    yield _problem(
+                        rule,
+                        [*node.path, *path],
+                        "never-matches",
+                        f"on_or_before and on_or_after compare the fact's own date, not {name!r}",
+                        f"write date: {{on_or_before: ...}}, or compare {name} with same_as",
+                    )
+                if name == "date" and not _date_test(condition):
+                    yield _problem(
+                        rule,
+                        [*node.path, *path],
+                        "never-matches",
+                        "a fact's date is compared with on_or_before or on_or_after, never written as a value",
+                        "e.g. date: {on_or_before: trigger.date}",
+                    )
                 if isinstance(condition, Test):
                     for bound_key in ("below", "at_most", "above", "at_least"):
                         bound = getattr(condition, bound_key)
@@ -270,6 +299,52 @@ def check_fields(folder: LintFolder) -> Iterator[Problem]:
                         f"{'.'.join(map(str, path))}) has no such field",
                         f"fields of {name}: {', '.join(sorted(fields))}",
                     )
+
+
+def _allowed_values(fact: str, name: str) -> frozenset[Any] | None:
+    """The fixed vocabulary of a field (``delivery.what``), or None when any value may be written."""
+    model = FACT_TYPES.get(fact)
+    info = model.model_fields.get(name) if model is not None else None
+    if info is None:
+        return None
+    values: set[Any] = set()
+    pending = [info.annotation]
+    while pending:
+        annotation = pending.pop()
+        if annotation is type(None):
+            continue
+        if get_origin(annotation) is Literal:
+            values.update(get_args(annotation))
+        elif get_origin(annotation) in (Union, UnionType):
+            pending.extend(get_args(annotation))
+        elif annotation is bool or getattr(annotation, "__origin__", None) is bool or _is_strict_bool(annotation):
+            values.update((True, False))
+        else:
+            return None  # text, numbers, dates: anything of the right kind may be written
+    return frozenset(values)
+
+
+def _is_strict_bool(annotation: Any) -> bool:
+    return get_origin(annotation) is Annotated and get_args(annotation)[0] is bool
+
+
+def _written_values(condition: Any) -> list[tuple[int | str | None, Any]]:
+    """(position, value) of each value a condition compares with equality."""
+    if isinstance(condition, list):
+        return list(enumerate(condition))
+    if isinstance(condition, Test):
+        for key in ("not_", "one_of", "not_one_of"):
+            value = getattr(condition, key)
+            if isinstance(value, list):
+                return list(enumerate(value))
+            if value is not None:
+                return [(None, value)]
+        return []
+    return [(None, condition)]
+
+
+def _date_test(condition: Any) -> bool:
+    return isinstance(condition, Test) and (condition.on_or_before or condition.on_or_after) is not None
 
 
 def _copied_fields(rule: LintedRule, folder: LintFolder) -> Iterator[Problem]:
