@@ -444,28 +444,39 @@ def _reference_problems(
         )
     if head == "derived":
         yield from _derived_reference(rule, path, key, reference, str(tail), folder)
+    lacking: list[str] = []
+    known: set[str] = set()
     for trigger_path, trigger in triggers:
         where = ".".join(map(str, trigger_path))
         if head == "trigger" and tail not in (None, "id", "date"):
             fields = _trigger_fields(trigger, folder)
             if fields is not None and tail not in fields:
                 kind = f"every: {trigger.every}" if isinstance(trigger, PeriodTrigger) else f"a {trigger.on} fact"
-                yield _problem(
-                    rule,
-                    path,
-                    "never-matches",
-                    f"{key}: {reference}, but the trigger at {where} ({kind}) has no field {tail!r}: "
-                    "this can never match",
-                    _did_you_mean(str(tail), fields) or f"the trigger's fields: {', '.join(sorted(fields))}",
-                )
+                lacking.append(f"{where} ({kind})")
+                known |= fields
         elif head == "terms" and tail not in (getattr(trigger, "terms", None) or {}):
-            yield _problem(
-                rule,
-                path,
-                "never-matches",
-                f"{key}: {reference}, but the trigger at {where} gives no term {tail!r}: this can never match",
-                f"add `terms: {{{tail}: ...}}` to that trigger",
-            )
+            lacking.append(where)
+    if not lacking:
+        return
+    triggers_text = ("the trigger at " if len(lacking) == 1 else "the triggers at ") + ", ".join(lacking)
+    if head == "trigger":
+        yield _problem(
+            rule,
+            path,
+            "never-matches",
+            f"{key}: {reference}, but {triggers_text} {'has' if len(lacking) == 1 else 'have'} no field {tail!r}: "
+            "this can never match",
+            _did_you_mean(str(tail), known) or f"the trigger's fields: {', '.join(sorted(known))}",
+        )
+    else:
+        yield _problem(
+            rule,
+            path,
+            "never-matches",
+            f"{key}: {reference}, but {triggers_text} {'gives' if len(lacking) == 1 else 'give'} no term {tail!r}: "
+            "this can never match",
+            f"add `terms: {{{tail}: ...}}` to {'that trigger' if len(lacking) == 1 else 'those triggers'}",
+        )
 
 
 def _derived_reference(
