@@ -6,9 +6,10 @@ agreements and hand the results back in the order the batches were made
 finished first. A bounded number of batches is in flight at a time: the
 fact lines of the portfolio are never all in memory at once.
 
-Worker processes are started with ``forkserver`` (``spawn`` where there is
-none), never ``fork``: the durable-rules C core is not safe to use in a
-child forked after the parent used it. Each worker compiles each form once
+Worker processes are started with ``spawn``, never ``fork``: the
+durable-rules C core is not safe to use in a child forked after the parent
+used it (``forkserver`` would do as well, but its workers are not children
+of this process, so ``getrusage`` could not count their memory). Each worker compiles each form once
 (``pipeline.portfolio_for`` caches per process) and keeps it for every batch.
 
 On Dask, each batch is one task. The rule files travel with the work (a
@@ -55,8 +56,8 @@ def _warm(folders: tuple[str, ...]) -> None:
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    """``spawn``: a fresh interpreter per worker, a direct child of this process (so its peak memory is counted)."""
+    return multiprocessing.get_context("spawn")
 
 
 class LocalPool(AbstractContextManager["LocalPool"]):

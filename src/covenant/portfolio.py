@@ -494,12 +494,9 @@ def indent_json(value: Any, depth: int) -> str:
     return text.replace("\n", "\n" + "  " * depth)
 
 
-def evaluate_agreement(
-    work: AgreementWork, chunk: Chunk, forms: dict[str, FormSource] | None = None
-) -> AgreementResult:
+def evaluate_agreement(work: AgreementWork, chunk: Chunk, portfolio: Portfolio) -> AgreementResult:
     """One agreement's report, as ``covenant check`` would give it for its facts alone, with its own terms."""
     member = work.member
-    portfolio = _form((forms or {}).get(str(member.rules)), member.rules)
     form = portfolio.form
     try:
         log = load_agreement_facts(work, chunk.files, form, chunk.lenient)
@@ -525,9 +522,15 @@ def evaluate_agreement(
 
 def evaluate_chunk(chunk: Chunk, forms: dict[str, FormSource] | None = None) -> ChunkResult:
     """Pass 2 for a batch of agreements: the function workers run (module-level, so it pickles by name)."""
+    forms = forms or {}
     with _ENGINE_LOCK:
         try:
-            results = tuple(evaluate_agreement(work, chunk, forms) for work in chunk.work)
+            compiled: dict[Path, Portfolio] = {}
+            for work in chunk.work:
+                folder = work.member.rules
+                if folder not in compiled:
+                    compiled[folder] = _form(forms.get(str(folder)), folder)
+            results = tuple(evaluate_agreement(work, chunk, compiled[work.member.rules]) for work in chunk.work)
         except InputError as error:  # a broken rule folder on a worker: hand the problems back, they pickle
             problem_list = tuple(error.problems)
             results = tuple(AgreementResult(w.member.id, "", {}, {}, problem_list) for w in chunk.work)

@@ -50,9 +50,8 @@ def _report_to(output: Path | None, write: Callable[[IO[str]], Outcome]) -> Outc
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n") as stream:
         outcome = write(stream)
         stream.seek(0)
-        out = click.get_text_stream("stdout")
-        shutil.copyfileobj(stream, out, 1 << 20)
-        out.flush()
+        shutil.copyfileobj(stream, sys.stdout, 1 << 20)
+        sys.stdout.flush()
     return outcome
 
 
