@@ -1,0 +1,271 @@
+"""Portfolios at scale: facts per second end to end, peak memory, and the bare engine's rate on the same facts.
+
+For each size (agreements x facts per agreement) the benchmark generates a
+portfolio on the Amnis form (``generate_portfolio.py``), then measures, each
+in a fresh process so that peak memory is that run's own:
+
+- ``end to end``: ``covenant portfolio`` as the command runs it (fact logs
+  read and validated, every agreement evaluated, every report rendered and
+  written to a file), with ``--jobs`` 1 and, if asked, 2;
+- ``bare engine``: the same facts, as the engine facts the monitor would
+  assert, pushed into the same compiled ruleset (``engine.Ruleset``) with
+  actions that do nothing: no obligations, no calendar, no retraction, no
+  report. Decoding and building the engine facts happen before the clock
+  starts. This is the engine's own limit on these facts.
+
+It prints one table: facts per second both ways and their ratio, CPU
+seconds, the peak resident memory (``ru_maxrss`` of the run and of its
+worker processes, the larger of the two), and the machine it ran on.
+Wall-clock time is read only here (``time.perf_counter``): the monitor runs
+on simulated time.
+
+    python bench/portfolio_bench.py                         # 1, 10, 100, 1,000 agreements x 1,000 facts
+    python bench/portfolio_bench.py --sizes 10x1000 100x1000 --jobs 1 2
+    python bench/portfolio_bench.py --sizes 1x10000 --no-bare
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from generate_portfolio import generate  # noqa: E402  (bench/ is not a package)
+
+DEFAULT_SIZES = ("1x1000", "10x1000", "100x1000", "1000x1000")
+
+
+def peak_mib() -> float:
+    """The larger of this process's peak RSS and its largest waited-for child's (Linux: KiB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return max(own, children) / scale
+
+
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+# --- what runs in a measuring child process ---------------------------------------------------------------------------
+def child_end_to_end(portfolio: Path, logs: list[Path], jobs: int, output: Path) -> dict[str, Any]:
+    from covenant.portfolio_cli import run_portfolio
+
+    started = time.perf_counter()
+    status = run_portfolio(portfolio, logs, output=output, jobs=jobs)
+    seconds = time.perf_counter() - started
+    if status not in (0, 1):
+        raise SystemExit(f"covenant portfolio exited {status}")
+    return {"seconds": seconds, "cpu": cpu_seconds(), "peak_mib": peak_mib()}
+
+
+def child_bare_engine(portfolio: Path, logs: list[Path]) -> dict[str, Any]:
+    """The same facts through the compiled ruleset with no-op actions: the engine's own rate."""
+    from covenant.engine import Ruleset
+    from covenant.evaluate import _engine_facts
+    from covenant.portfolio import chunks, evaluate_agreement, index_facts, load_agreement_facts, load_portfolio
+
+    del evaluate_agreement  # imported to show which path the monitor takes; not timed here
+    spec = load_portfolio(portfolio)
+    index = index_facts(logs, spec)
+    work: list[tuple[str, list[dict[str, Any]]]] = []
+    definitions: dict[str, Any] = {}
+    user_facts = 0
+    from covenant.pipeline import portfolio_for
+
+    for chunk in chunks(spec, index, None):
+        for agreement in chunk.work:
+            form = portfolio_for(agreement.member.rules).form
+            definitions.setdefault(form.name, form.definition)
+            log = load_agreement_facts(agreement, chunk.files, form, lenient=False)
+            user_facts += len(log.facts)
+            ordered = sorted(log.facts, key=lambda f: (f.date, f.order))
+            work.append((agreement.member.id, [e for f in ordered for e in _engine_facts(f, f.date)]))
+    rulesets = {
+        name: Ruleset(f"bare-{name}", definition, dict.fromkeys(definition, _nothing))
+        for name, definition in definitions.items()
+    }
+    [ruleset] = rulesets.values()  # the Amnis form: one compiled ruleset
+    engine_facts = sum(len(facts) for _, facts in work)
+    started = time.perf_counter()
+    cpu_before = cpu_seconds()
+    for sid, facts in work:
+        ruleset.open_session(sid)
+        for fact in facts:
+            ruleset.assert_fact(sid, fact)
+        ruleset.close_session(sid)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "cpu": cpu_seconds() - cpu_before,
+        "peak_mib": peak_mib(),
+        "facts": user_facts,
+        "engine_facts": engine_facts,
+    }
+
+
+def _nothing(_sid: str, _patterns: dict[str, Any]) -> None:
+    return None
+
+
+def child_main(argv: list[str]) -> int:
+    kind, portfolio, output, jobs, *logs = argv
+    if kind == "e2e":
+        result = child_end_to_end(Path(portfolio), [Path(p) for p in logs], int(jobs), Path(output))
+    else:
+        result = child_bare_engine(Path(portfolio), [Path(p) for p in logs])
+    print(json.dumps(result))
+    return 0
+
+
+def measure(kind: str, portfolio: Path, logs: list[Path], jobs: int, output: Path) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", kind, str(portfolio), str(output), str(jobs), *map(str, logs)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+# --- the table ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    size: str
+    agreements: int
+    facts: int
+    jobs: int
+    seconds: float
+    cpu: float
+    peak_mib: float
+    bare_rate: float | None
+    obligations: int
+
+    @property
+    def rate(self) -> float:
+        return self.facts / self.seconds
+
+    def cells(self) -> list[str]:
+        ratio = f"{self.rate / self.bare_rate:.2f}" if self.bare_rate else "-"
+        return [
+            f"{self.agreements:,}",
+            f"{self.facts:,}",
+            f"{self.obligations:,}",
+            str(self.jobs),
+            f"{self.seconds:,.1f}",
+            f"{self.cpu:,.1f}",
+            f"{self.rate:,.0f}",
+            f"{1e6 * self.cpu / self.facts:,.0f}",
+            f"{self.bare_rate:,.0f}" if self.bare_rate else "-",
+            ratio,
+            f"{self.peak_mib:,.0f}",
+        ]
+
+
+HEADER = [
+    "agreements",
+    "facts",
+    "obligations",
+    "jobs",
+    "wall s",
+    "CPU s",
+    "facts/s",
+    "CPU µs/fact",
+    "bare engine facts/s",
+    "ratio",
+    "peak MiB",
+]
+
+
+def table(rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join("---:" for _ in HEADER) + "|"]
+    lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    memory = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.split("\n")[1].split()[1]
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory} memory, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; load average {load:.2f} at the end"
+    )
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    agreements, _, facts = text.lower().partition("x")
+    return int(agreements), int(facts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        return child_main(argv[1:])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), help="AGREEMENTSxFACTS_EACH, e.g. 100x1000")
+    parser.add_argument("--jobs", nargs="+", type=int, default=[1], help="--jobs values to run end to end")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare engine")
+    parser.add_argument("--workdir", type=Path, default=HERE / "out", help="where portfolios are generated")
+    parser.add_argument("--seed", type=int, default=2003)
+    args = parser.parse_args(argv)
+    rows: list[Row] = []
+    for size in args.sizes:
+        agreements, facts_each = parse_size(size)
+        folder = args.workdir / f"portfolio-{agreements}x{facts_each}-{args.seed}"
+        if not (folder / "portfolio.yaml").is_file() or not (folder / "facts.jsonl").is_file():
+            generate(folder, agreements, facts_each, seed=args.seed)
+        portfolio, logs = folder / "portfolio.yaml", [folder / "facts.jsonl"]
+        bare = None if args.no_bare else measure("bare", portfolio, logs, 1, folder / "unused")
+        bare_rate = bare["facts"] / bare["seconds"] if bare else None
+        if bare:
+            print(
+                f"{size}: bare engine {bare['facts']:,} facts ({bare['engine_facts']:,} engine facts) "
+                f"in {bare['seconds']:.1f} s, {bare_rate:,.0f} facts/s, peak {bare['peak_mib']:,.0f} MiB",
+                file=sys.stderr,
+            )
+        for jobs in args.jobs:
+            output = folder / f"report-jobs{jobs}.json"
+            result = measure("e2e", portfolio, logs, jobs, output)
+            report = json.loads(output.read_text(encoding="utf-8"))
+            statuses = report["totals"]["statuses"]
+            row = Row(
+                size,
+                agreements,
+                report["facts"]["read"],
+                jobs,
+                result["seconds"],
+                result["cpu"],
+                result["peak_mib"],
+                bare_rate,
+                sum(statuses.values()),
+            )
+            rows.append(row)
+            print(f"{size} --jobs {jobs}: " + ", ".join(row.cells()), file=sys.stderr)
+        reports = [folder / f"report-jobs{jobs}.json" for jobs in args.jobs]
+        if len(reports) > 1:
+            same = len({r.read_bytes() for r in reports}) == 1
+            print(f"{size}: reports of --jobs {' and '.join(map(str, args.jobs))} identical: {same}", file=sys.stderr)
+    print(table(rows))
+    print()
+    print(f"Machine: {machine()}.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
