@@ -262,8 +262,12 @@ def make_agreement(number: int, seed: int, odds: Odds) -> Agreement:
     return Agreement(f"ag-{number:05d}", closing, dict(zip(funds, principals, strict=True)), rng, odds)
 
 
-def portfolio_yaml(agreements: list[Agreement], rules: str, name: str) -> str:
-    lines = [f"portfolio: {name}", "agreements:"]
+PER_FILE = 500
+"""Agreements per portfolio file: a file stays well under the 1 MB that safe YAML loading accepts."""
+
+
+def entries_yaml(agreements: list[Agreement], rules: str) -> list[str]:
+    lines = []
     for a in agreements:
         lines += [
             f"  - id: {a.id}",
@@ -275,7 +279,26 @@ def portfolio_yaml(agreements: list[Agreement], rules: str, name: str) -> str:
         for buyer, principal in a.buyers.items():
             name_of = buyer.capitalize() + " Capital Fund, LP"
             lines.append(f'        - {{id: {buyer}, name: "{name_of}", principal: "{principal:.2f}"}}')
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def write_portfolio(output: Path, agreements: list[Agreement], name: str) -> Path:
+    """portfolio.yaml, with ``include`` files of ``PER_FILE`` agreements each beyond the first ``PER_FILE``."""
+    portfolio = output / "portfolio.yaml"
+    head, rest = agreements[:PER_FILE], agreements[PER_FILE:]
+    lines = [f"portfolio: {name}"]
+    if rest:
+        (output / "parts").mkdir(exist_ok=True)
+        includes = []
+        for start in range(0, len(rest), PER_FILE):
+            part = output / "parts" / f"part-{start // PER_FILE + 1:03d}.yaml"
+            body = entries_yaml(rest[start : start + PER_FILE], os.path.relpath(RULES, part.parent))
+            part.write_text("\n".join(["agreements:", *body]) + "\n", encoding="utf-8")
+            includes.append(f"  - parts/{part.name}")
+        lines += ["include:", *includes]
+    lines += ["agreements:", *entries_yaml(head, os.path.relpath(RULES, output))]
+    portfolio.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return portfolio
 
 
 def merged(streams: list[Iterator[tuple[str, int, str]]]) -> Iterator[str]:
@@ -291,9 +314,7 @@ def generate(
     output.mkdir(parents=True, exist_ok=True)
     odds = odds or Odds()
     members = [make_agreement(n + 1, seed, odds) for n in range(agreements)]
-    portfolio = output / "portfolio.yaml"
-    rules = os.path.relpath(RULES, output)
-    portfolio.write_text(portfolio_yaml(members, rules, f"synthetic-{agreements}x{facts}"), encoding="utf-8")
+    portfolio = write_portfolio(output, members, f"synthetic-{agreements}x{facts}")
     total = 0
     logs: list[Path] = []
     if split:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,8 @@ def test_merge_terms_replaces_lists_and_merges_mappings() -> None:
         ),
         ("agreements:\n  - id: x\n    rules: nowhere\n", ":3:5: rules: no rule folder with agreement.yaml"),
         ("agreements:\n  - id: Bad Id\n    rules: {rules}\n", ":2:5: agreements.0.id: String should match pattern"),
-        ("agreements: []\n", ":1:1: agreements: List should have at least 1 item"),
+        ("agreements: []\n", ":1:1: agreements: the portfolio lists no agreement"),
+        ("include: [nowhere.yaml]\n", ":1:11: include.0: no such file"),
         ("agreements:\n  - id: x\n    rules: {rules}\n    terms: {{id: y}}\n", ":4:13: terms.id:"),
     ],
 )
@@ -120,6 +122,32 @@ def test_portfolio_file_problems_name_file_and_line(tmp_path: Path, text: str, e
         load_portfolio(path)
     messages = problems_of(error)
     assert any(m.startswith(str(path)) and expected in m for m in messages), messages
+
+
+def test_a_portfolio_of_several_files(tmp_path: Path) -> None:
+    """A portfolio too big for one file (rule-file YAML stops at 1 MB) lists the others in ``include``."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    main_file, one, two = tmp_path / "main.yaml", parts / "one.yaml", parts / "two.yaml"
+    main_file.write_text(
+        f"include: [parts/one.yaml, parts/two.yaml]\nagreements:\n  - {{id: z, rules: {AMNIS_RULES}}}\n"
+    )
+    one.write_text(
+        f"agreements:\n  - {{id: b, rules: {os.path.relpath(AMNIS_RULES, parts)}}}\n"
+    )  # relative to one.yaml
+    two.write_text(f"agreements:\n  - {{id: a, rules: {AMNIS_RULES}}}\n  - {{id: y, rules: x}}\n")
+    with pytest.raises(InputError) as error:
+        load_portfolio(main_file)
+    assert problems_of(error) == [f"{two}:3:13: rules: no rule folder with agreement.yaml at {parts / 'x'}"]
+    two.write_text(f"agreements:\n  - {{id: a, rules: {AMNIS_RULES}}}\n  - {{id: z, rules: {AMNIS_RULES}}}\n")
+    with pytest.raises(InputError) as error:
+        load_portfolio(main_file)
+    assert problems_of(error) == [f"{two}:3:6: id: agreement 'z' is listed twice (first at {main_file}:3)"]
+    two.write_text(f"agreements:\n  - {{id: a, rules: {AMNIS_RULES}}}\n")
+    spec = load_portfolio(main_file)
+    assert spec.name == "main"
+    assert [m.id for m in spec.members] == ["a", "b", "z"]
+    assert {m.rules for m in spec.members} == {AMNIS_RULES.resolve()}
 
 
 # --- routing facts --------------------------------------------------------------------------------------------------

@@ -86,13 +86,25 @@ class AgreementEntry(BaseModel):
     )
 
 
+class PortfolioPart(BaseModel):
+    """A file of more agreements, named by the portfolio file's ``include``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agreements: list[AgreementEntry] = Field(min_length=1)
+
+
 class PortfolioFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     portfolio: Annotated[str, Field(pattern=RULE_ID)] | None = Field(
         default=None, description="the portfolio's name (default: the file's name)"
     )
-    agreements: list[AgreementEntry] = Field(min_length=1)
+    agreements: list[AgreementEntry] = Field(default_factory=list)
+    include: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="files of more agreements (`agreements:` only), relative to this file: a portfolio of any size",
+    )
 
 
 @dataclass(frozen=True)
@@ -155,42 +167,55 @@ def _problems(error: ValidationError, tree: Any, display: str, prefix: Sequence[
     return problems
 
 
-def load_portfolio(path: Path) -> PortfolioSpec:
-    """Read and validate a portfolio file; every problem comes with its file and line."""
-    display = str(path)
+def _read(path: Path, model: type[BaseModel]) -> tuple[Any, Any]:
     tree = read_yaml(path)
     try:
-        parsed = PortfolioFile.model_validate(_plain(tree))
+        return tree, model.model_validate(_plain(tree))
     except ValidationError as error:
-        raise InputError(_problems(error, tree, display, [])) from None
+        raise InputError(_problems(error, tree, str(path), [])) from None
+
+
+def load_portfolio(path: Path) -> PortfolioSpec:
+    """Read and validate a portfolio file and the files it includes; every problem comes with its file and line.
+
+    Each file is read with ``rulefiles.read_yaml`` (safe YAML, at most 1 MB):
+    a portfolio too big for one file lists the others in ``include``.
+    """
+    display = str(path)
+    tree, parsed = _read(path, PortfolioFile)
+    assert isinstance(parsed, PortfolioFile)
     problems: list[Problem] = []
-    members: dict[str, Member] = {}
-    for index, entry in enumerate(parsed.agreements):
-        where: list[int | str] = ["agreements", index]
-        if entry.id in members:
-            line, column = locate(tree, [*where, "id"])
-            problems.append(Problem(display, line, "id", f"agreement {entry.id!r} is listed twice", column))
+    files: list[tuple[Path, Any, list[AgreementEntry]]] = [(path, tree, parsed.agreements)]
+    for number, name in enumerate(parsed.include):
+        part = path.parent / name
+        if not part.is_file():
+            line, column = locate(tree, ["include", number])
+            problems.append(Problem(display, line, f"include.{number}", f"no such file {part}", column))
             continue
-        folder = (path.parent / entry.rules).resolve()
-        if not (folder / AGREEMENT_FILE).is_file():
-            line, column = locate(tree, [*where, "rules"])
-            problems.append(
-                Problem(display, line, "rules", f"no rule folder with {AGREEMENT_FILE} at {folder}", column)
-            )
-            continue
-        if "id" in entry.terms:
-            line, column = locate(tree, [*where, "terms", "id"])
-            problems.append(Problem(display, line, "terms.id", "the agreement's id is the entry's `id`", column))
-            continue
-        form = portfolio_for(folder).form  # rule files are checked here, once per folder
-        merged = merge_terms(form.agreement.model_dump(exclude_none=True), _plain(entry.terms))
-        merged["id"] = entry.id
         try:
-            agreement = Agreement.model_validate(merged)
-        except ValidationError as error:
-            problems.extend(_problems(error, tree, display, [*where, "terms"]))
+            part_tree, part_parsed = _read(part, PortfolioPart)
+        except InputError as error:
+            problems.extend(error.problems)
             continue
-        members[entry.id] = Member(id=entry.id, rules=folder, agreement=agreement)
+        assert isinstance(part_parsed, PortfolioPart)
+        files.append((part, part_tree, part_parsed.agreements))
+    if not problems and not any(entries for _, _, entries in files):
+        line, column = locate(tree, ["agreements"])
+        problems.append(Problem(display, line, "agreements", "the portfolio lists no agreement", column))
+    members: dict[str, Member] = {}
+    places: dict[str, str] = {}
+    forms: dict[Path, dict[str, Any]] = {}
+    for file, file_tree, entries in files:
+        for index, entry in enumerate(entries):
+            member, found = _member(file, file_tree, index, entry, forms)
+            if member is not None and member.id in members:
+                line, column = locate(file_tree, ["agreements", index, "id"])
+                message = f"agreement {entry.id!r} is listed twice (first at {places[entry.id]})"
+                found.append(Problem(str(file), line, "id", message, column))
+            elif member is not None:
+                members[member.id] = member
+                places[member.id] = f"{file}:{locate(file_tree, ['agreements', index, 'id'])[0]}"
+            problems.extend(found)
     if problems:
         raise InputError(problems)
     return PortfolioSpec(
@@ -198,6 +223,31 @@ def load_portfolio(path: Path) -> PortfolioSpec:
         file=display,
         members=tuple(members[k] for k in sorted(members)),
     )
+
+
+def _member(
+    file: Path, tree: Any, index: int, entry: AgreementEntry, forms: dict[Path, dict[str, Any]]
+) -> tuple[Member | None, list[Problem]]:
+    """One entry with its terms merged over its form's, or the problems with it."""
+    display = str(file)
+    where: list[int | str] = ["agreements", index]
+    folder = (file.parent / entry.rules).resolve()
+    if folder not in forms:
+        if not (folder / AGREEMENT_FILE).is_file():
+            line, column = locate(tree, [*where, "rules"])
+            return None, [Problem(display, line, "rules", f"no rule folder with {AGREEMENT_FILE} at {folder}", column)]
+        # The rule files are checked here, once per folder; the form's own terms are the base of each agreement's.
+        forms[folder] = portfolio_for(folder).form.agreement.model_dump(exclude_none=True)
+    if "id" in entry.terms:
+        line, column = locate(tree, [*where, "terms", "id"])
+        return None, [Problem(display, line, "terms.id", "the agreement's id is the entry's `id`", column)]
+    merged = merge_terms(forms[folder], _plain(entry.terms))
+    merged["id"] = entry.id
+    try:
+        agreement = Agreement.model_validate(merged)
+    except ValidationError as error:
+        return None, _problems(error, tree, display, [*where, "terms"])
+    return Member(id=entry.id, rules=folder, agreement=agreement), []
 
 
 # --- pass 1: where each agreement's facts are -----------------------------------------------------------------------
