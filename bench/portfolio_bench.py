@@ -33,6 +33,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,7 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), help="AGREEMENTSxFACTS_EACH, e.g. 100x1000")
     parser.add_argument("--jobs", nargs="+", type=int, default=[1], help="--jobs values to run end to end")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare engine")
-    parser.add_argument("--workdir", type=Path, default=HERE / "out", help="where portfolios are generated")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "covenant-portfolio-bench",
+        help="where portfolios are generated and kept between runs",
+    )
     parser.add_argument("--seed", type=int, default=2003)
     args = parser.parse_args(argv)
     rows: list[Row] = []

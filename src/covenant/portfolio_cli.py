@@ -109,6 +109,7 @@ def run_portfolio(
 @click.option(
     "--as-of",
     type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
     default=None,
     help="Evaluate as of this day (default: the latest fact's date in the portfolio).",
 )
