@@ -53,7 +53,6 @@ def test_the_shipped_rules_are_clean() -> None:
     result = lint(AMNIS_RULES)
     assert [format_problem(p) for p in result.problems] == []
     assert result.rule_files >= 17
-    assert result.scenario_files >= 17
 
 
 # (file, text to replace, replacement, code, words the message must contain)
@@ -174,12 +173,6 @@ def test_more_text_with_an_amendment(rules: Path, tmp_path: Path) -> None:
     amendment.write_text(f"Amendment No. 1: {quoted}\n", encoding="utf-8")
     assert [p.code for p in lint(rules).problems] == ["quote-not-found"]
     assert lint(rules, [amendment]).problems == []
-
-
-def test_a_broken_scenario_file(rules: Path) -> None:
-    line = edit(rules / "scenarios" / "form-d.yaml", "type: closing", "type: closng")
-    found = problems_of(rules, "scenario")
-    assert [(f, n) for f, n, _ in found] == [("form-d.yaml", line)]
 
 
 def test_no_folder_or_no_agreement_cannot_be_linted(rules: Path) -> None:

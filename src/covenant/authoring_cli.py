@@ -25,7 +25,7 @@ from covenant.diagnostics import InputError
 from covenant.engine import EngineError
 from covenant.lint import format_problem, lint
 from covenant.pipeline import portfolio_for
-from covenant.rulefiles import load_rule_folder
+from covenant.rulefiles import AGREEMENT_FILE, load_rule_folder
 from covenant.scenarios import Outcome, describe, load_scenarios, run_scenario, scenario_files
 from covenant.schema import SCHEMAS, render_schema
 
@@ -65,7 +65,7 @@ def lint_command(rules_dir: Path, texts: tuple[Path, ...]) -> None:
     for problem in result.problems:
         click.echo(format_problem(problem))
     count = len(result.problems)
-    summary = f"{rules_dir}: {result.rule_files} rule files, {result.scenario_files} scenario files"
+    summary = f"{rules_dir}: {result.rule_files} rule files and {AGREEMENT_FILE}"
     click.echo(f"{summary}: {count} problem{'s' if count != 1 else ''}" if count else f"{summary}: clean", err=True)
     if count:
         sys.exit(EXIT_PROBLEMS)
@@ -83,6 +83,13 @@ def _print_outcome(outcome: Outcome, label: str) -> None:
         click.echo(f"      {line}")
 
 
+def _may_match(path: Path, selection: str | None) -> bool:
+    """Can a scenario of this file match ``-k``? A name is written in its file, so skip files without it."""
+    if not selection or "::" in selection or selection in path.stem:
+        return True
+    return selection in path.read_text(encoding="utf-8", errors="replace")
+
+
 @click.command("test")
 @click.argument("rules_dir", type=click.Path(path_type=Path))
 @click.option("--coverage", "show_coverage", is_flag=True, help="List rules, triggers and met_by never exercised.")
@@ -91,7 +98,8 @@ def test_command(rules_dir: Path, show_coverage: bool, selection: str | None) ->
     """Run the scenarios in RULES_DIR/scenarios: PASS or FAIL each, with what differs."""
     try:
         portfolio = portfolio_for(rules_dir)
-        scenarios = [s for path in scenario_files(rules_dir) for s in load_scenarios(path)]
+        paths = [p for p in scenario_files(rules_dir) if _may_match(p, selection)]
+        scenarios = [s for path in paths for s in load_scenarios(path)]
     except InputError as error:
         _fail_input(error)
     passed = failed = 0

@@ -33,8 +33,7 @@ from covenant.compiler import INTERNAL_TYPES, compile_form
 from covenant.diagnostics import InputError, Problem
 from covenant.facts import FACT_TYPES
 from covenant.language import Agreement, Due, FieldTimes, PeriodTrigger, Rule, Test, describe_reference
-from covenant.rulefiles import AGREEMENT_FILE, _validate, load_rule_folder, locate, read_yaml
-from covenant.scenarios import load_scenarios, scenario_files
+from covenant.rulefiles import AGREEMENT_FILE, RuleFolder, SourcedRule, _validate, locate, read_yaml
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
 PERIOD_FIELDS = frozenset({"date", "month", "quarter"})
@@ -105,7 +104,6 @@ Check = Callable[[LintFolder], Iterable[Problem]]
 class LintResult:
     problems: list[Problem]
     rule_files: int
-    scenario_files: int
 
 
 # --- walking a rule -----------------------------------------------------------
@@ -762,25 +760,19 @@ def _attach_text(linted: LintFolder, texts: Sequence[Path], problems: list[Probl
         linted.agreement_text = _collapse("\n".join(parts))
 
 
-def _scenario_problems(folder: Path) -> tuple[int, list[Problem]]:
-    problems: list[Problem] = []
-    files = scenario_files(folder)
-    for path in files:
-        try:
-            load_scenarios(path)
-        except InputError as error:
-            problems.extend(_relabel(error.problems, "scenario"))
-    return len(files), problems
-
-
-def _compile_problems(folder: Path) -> list[Problem]:
-    """The folder as ``covenant check`` loads and compiles it: what lint missed, if anything."""
+def _compile_problems(linted: LintFolder) -> list[Problem]:
+    """Compile what was loaded, as ``covenant check`` would: a failure here is the monitor's, reported all the same."""
+    assert linted.agreement is not None
+    folder = RuleFolder(
+        agreement=linted.agreement,
+        agreement_file=linted.agreement_file,
+        rules=tuple(SourcedRule(rule=r.rule, file=r.file, tree=r.tree) for r in linted.rules),
+        folder=linted.folder,
+    )
     try:
-        compile_form(load_rule_folder(folder))
-    except InputError as error:
-        return _relabel(error.problems, "language")
+        compile_form(folder)
     except Exception as error:  # a compiler failure is reported as a problem, never a traceback
-        return [Problem(str(folder), None, None, f"the rules do not compile: {error!r}", code="compile")]
+        return [Problem(str(linted.folder), None, None, f"the rules do not compile: {error!r}", code="compile")]
     return []
 
 
@@ -789,12 +781,10 @@ def lint(folder: Path, texts: Sequence[Path] = (), checks: Sequence[Check] = CHE
     linted, problems = load_for_lint(folder, texts)
     for check in checks:
         problems.extend(check(linted))
-    scenario_count, scenario_problems = _scenario_problems(folder)
-    problems.extend(scenario_problems)
     if not problems:
-        problems.extend(_compile_problems(folder))
+        problems.extend(_compile_problems(linted))
     unique = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.column or 0, p.code, p.message))
-    return LintResult(unique, len(_rule_paths(folder)), scenario_count)
+    return LintResult(unique, len(_rule_paths(folder)))
 
 
 def format_problem(problem: Problem) -> str:
