@@ -141,7 +141,7 @@ def test_explain_shows_an_sld_month_by_month(tmp_path: Path) -> None:
     out = result.output
     assert "trigger f1, owed to bristol: breached as of 2003-09-30" in out
     assert "within ten\n  (10) days after the filing" in out or "(10) days after the filing" in out
-    assert re.search(r"f1  sec_filing of 2003-08-15  \(.*facts\.jsonl:2\)  the trigger", out)
+    assert re.search(r"f1  sec_filing of 2003-08-15  \(.*facts\.jsonl:2\): the trigger", out)
     assert "due            2003-08-25  10 calendar days after 2003-08-15" in out
     assert "breach from    2003-08-26  the day after the due date" in out
     assert "days in breach 36          2003-08-26 to 2003-09-30, both included" in out

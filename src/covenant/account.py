@@ -127,9 +127,10 @@ def _facts(account: Account) -> dict[str, Fact]:
 
 
 def _fact_line(fact: Fact, role: str, calendar: BusinessCalendar) -> list[str]:
-    fields = " ".join(f"{k}={v}" for k, v in fact.to_json().items() if k not in ("id", "type", "date"))
+    shown = {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in fact.to_json().items()}
+    fields = " ".join(f"{k}={v}" for k, v in shown.items() if k not in ("id", "type", "date"))
     where = f"{display_path(fact.file)}:{fact.line}" if fact.line else f"derived by {display_path(fact.file)}"
-    lines = [f"  {fact.id}  {fact.type} of {fact.date}  ({where})  {role}"]
+    lines = [f"  {fact.id}  {fact.type} of {fact.date}  ({where})" + (f": {role}" if role else "")]
     if fields:
         lines.append(f"      {fields}")
     method = fact.fields.get("method")
@@ -142,10 +143,26 @@ def _fact_line(fact: Fact, role: str, calendar: BusinessCalendar) -> list[str]:
     return lines
 
 
-def _role(fact_id: str, obligation: Obligation) -> str:
-    if fact_id == obligation.trigger_key:
+_ROLES_BY_TYPE = {
+    "waiver": "a waiver",
+    "transfer": "a transfer of all the Buyer's Securities",
+    "consent": "a consent",
+}
+
+
+def _role(fact: Fact, obligation: Obligation) -> str:
+    """What a piece of evidence did to the obligation, in a few words."""
+    if fact.id == obligation.trigger_key:
         return "the trigger: the obligation arose from it"
-    return ""
+    if fact.type in _ROLES_BY_TYPE:
+        return _ROLES_BY_TYPE[fact.type]
+    if obligation.kind == "review":
+        return "bears on it"
+    if obligation.status == "fulfilled":
+        return "met it"
+    if obligation.status == "cured":
+        return "cured it, late"
+    return "matched"
 
 
 def _dates(account: Account) -> list[str]:
@@ -165,7 +182,9 @@ def _dates(account: Account) -> list[str]:
         rows.append(("due", str(o.due), o.due_basis))
     if act_by is not None:
         rows.append(("act by", str(act_by), "the deadline for the act that meets it"))
-    if o.met_on is not None:
+    if o.met_on is not None and o.kind == "prohibition":
+        rows.append(("permitted", str(o.met_on), "by consents dated on or before the act"))
+    elif o.met_on is not None:
         rows.append(("met on", str(o.met_on), "the date the meeting fact took effect"))
     if o.breach_start is not None:
         basis = (
@@ -277,7 +296,7 @@ def render_account(account: Account) -> str:
         if fact is None:
             lines.append(f"  {fact_id}")
         else:
-            lines += _fact_line(fact, _role(fact_id, o), calendar)
+            lines += _fact_line(fact, _role(fact, o), calendar)
     if not o.evidence:
         lines.append("  none: nothing has met it")
     lines += ["", "Dates:", *_dates(account)]
