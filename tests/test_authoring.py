@@ -15,16 +15,18 @@ import json
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
+from pydantic import BaseModel
 from ruamel.yaml import YAML
 
 from covenant.cli import main
 from covenant.coverage import compute_coverage, render_coverage
 from covenant.evaluate import Portfolio
+from covenant.language import Agreement, Rule
 from covenant.lint import SCHEMA_LINE
 from covenant.pipeline import check
 from covenant.rulefiles import AGREEMENT_FILE, plain_data
@@ -227,6 +229,30 @@ def test_the_schema_rejects_what_the_language_rejects() -> None:
     assert not rules.is_valid({**rule, "kind": "obligation"})
     assert not rules.is_valid({**rule, "due": {"days_after": "ten"}})
     assert not _validator("facts").is_valid({"id": "x", "type": "delivery", "date": "2003-05-09", "to": "sds"})
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for argument in get_args(annotation) for m in _models(argument)]
+
+
+def test_every_key_of_the_language_is_in_the_reference() -> None:
+    """language.py and docs/rule-language.md are kept in step: a new key needs its entry."""
+    reference = (ROOT / "docs" / "rule-language.md").read_text(encoding="utf-8")
+    keys: set[str] = set()
+    todo, seen = [*_models(Rule), Agreement], set()
+    while todo:
+        model = todo.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            keys.add(info.alias or name)
+            todo.extend(_models(info.annotation))
+    assert len(keys) > 80
+    undocumented = sorted(key for key in keys if not re.search(rf"`{key}`|\{{{key}:|^\s*(- )?{key}:", reference, re.M))
+    assert undocumented == []
 
 
 # --- covenant compile ---------------------------------------------------------
