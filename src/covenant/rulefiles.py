@@ -4,7 +4,10 @@ A rule folder holds ``agreement.yaml`` and one ``*.yaml`` file per clause
 (subfolders such as ``scenarios/`` are not rules). YAML is parsed with
 ruamel's round-trip parser only to keep line and column numbers; before any
 value is built, the event stream is checked so that anchors, aliases
-(expansion bombs) and tags (``!!python/object`` and friends) are refused.
+(expansion bombs), merge keys and tags (``!!python/object`` and friends) are
+refused; the values built are checked too (rulelimits: no unpaired
+surrogates, infinities or out-of-range integers), and a folder's rules are
+checked against what the engine can take before anything is compiled.
 Nothing in a rule file is ever executed.
 """
 
@@ -23,6 +26,7 @@ from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
 from covenant.diagnostics import InputError, Problem
 from covenant.language import Agreement, Rule
+from covenant.rulelimits import rule_problems, value_problems
 
 MAX_RULE_FILE_BYTES = 1_000_000
 MAX_DEPTH = 40
@@ -67,7 +71,7 @@ def read_yaml(path: Path) -> Any:
     yaml = YAML(typ="rt", pure=True)
     try:
         _refuse_unsafe_events(yaml, text, display)
-        return yaml.load(text)
+        tree = yaml.load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
@@ -75,6 +79,12 @@ def read_yaml(path: Path) -> Any:
         raise InputError([Problem(display, line, None, f"not valid YAML: {error.problem}", column)]) from None
     except YAMLError as error:
         raise InputError([Problem(display, None, None, f"not valid YAML: {error}")]) from None
+    except RecursionError:
+        raise InputError([Problem(display, None, None, f"nested deeper than {MAX_DEPTH} levels")]) from None
+    problems = value_problems(tree, display)
+    if problems:
+        raise InputError(problems)
+    return tree
 
 
 def _refuse_unsafe_events(yaml: YAML, text: str, display: str) -> None:
@@ -82,6 +92,8 @@ def _refuse_unsafe_events(yaml: YAML, text: str, display: str) -> None:
     for event in yaml.parse(text):
         line = event.start_mark.line + 1
         column = event.start_mark.column + 1
+        if isinstance(event, ScalarEvent) and event.value == "<<" and event.implicit[0]:
+            raise InputError([Problem(display, line, None, "merge keys (<<) are not allowed in rule files", column)])
         if isinstance(event, AliasEvent):
             raise InputError([Problem(display, line, None, "aliases (*name) are not allowed in rule files", column)])
         anchor = getattr(event, "anchor", None)
@@ -128,15 +140,18 @@ def locate(tree: Any, path: Sequence[int | str]) -> tuple[int | None, int | None
     return line, column
 
 
-def _plain(value: Any) -> Any:
+def plain_data(value: Any) -> Any:
     """ruamel's commented containers as plain dicts and lists, for pydantic."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_data(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     if hasattr(value, "isoformat") and not isinstance(value, str):
         return value.isoformat()  # an unquoted date: the language wants text
     return value
+
+
+_plain = plain_data
 
 
 def _validation_problems(error: ValidationError, tree: Any, display: str) -> list[Problem]:
@@ -226,4 +241,7 @@ def load_rule_folder(folder: Path) -> RuleFolder:
     if problems:
         raise InputError(problems)
     assert agreement is not None
+    problems = rule_problems([(r.file, r.tree) for r in rules], set(agreement.remedies))
+    if problems:
+        raise InputError(problems)
     return RuleFolder(agreement=agreement, agreement_file=str(agreement_path), rules=tuple(rules), folder=folder)

@@ -1,0 +1,314 @@
+"""What the engine can take from a rule file: names, sizes and numbers, checked before compiling.
+
+The rule language (language.py) says what a rule may mean; this pass says
+what the C core of durable-rules and the evaluator can safely be given,
+so that a rule file that passes never reaches them as a crash, a hang or a
+silent non-match (docs/limits.md):
+
+- field names the engine or the evaluator give meaning to (``sid``, ``id``,
+  ``t``, ``key``, ``day``, ``okey``, ``$``-prefixed keys, ...) are refused;
+  for the fact types of facts.md a condition must name one of the type's
+  fields, so a typo is an error, not a rule that never fires;
+- a pattern names a fact type of facts.md or one a rule of the folder
+  derives, never the evaluator's own (``obligation``, ``period``, ...);
+- lists of values, and the alternatives they multiply into, are bounded
+  (the core loops forever on an ``$or`` of 512 terms, and refuses more than
+  about 16,000 alternatives in one rule), and so are the patterns joined in
+  one rule (the core fails mid-run beyond 16);
+- numbers are bounded: day counts, years, factors; a fixed due date is a
+  real date; every remedy a rule names is defined in agreement.yaml.
+
+Every problem names the file, line and key.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pendulum
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from covenant.diagnostics import Problem
+from covenant.facts import FACT_TYPES
+
+MAX_LIST_VALUES = 100
+"""Values in one list condition (``one_of``, ``not_one_of``, a plain list); the core hangs at 512."""
+
+MAX_ALTERNATIVES = 1_000
+"""Alternatives of one pattern: the product of its lists' lengths, times its ``any_of`` groups."""
+
+MAX_CONDITIONS = 50
+"""Conditions on one pattern (``where``, each ``any_of`` group): far beyond any clause, and small patterns."""
+
+MAX_PATTERNS = 8
+"""Fact patterns in one list (``met_by``, ``when``, ``unless``...), and ``provided`` plus ``provided_none``
+of one trigger: the core joins at most 16 patterns in one rule and fails mid-run beyond (error 304)."""
+
+MAX_DAYS = 3_660
+"""Day counts (``days_after``, ``business_days_after``...): ten years is already no deadline."""
+
+MAX_YEARS = 100
+MAX_FACTOR = 1_000
+"""``times`` in ``{field: ..., times: ...}``: share counts are below 10^15 and the core multiplies in 64 bits."""
+
+MAX_NUMBER = 10**15
+"""Any integer in a rule file, agreement or scenario: the core holds 64-bit integers."""
+
+ENGINE_FIELDS = frozenset(
+    {"sid", "id", "t", "key", "day", "okey", "tkey", "tday", "tdate", "tid", "alt", "ext_deadline", "by_rule", "_c"}
+)
+"""Fields the engine (``sid``, ``id``) or the evaluator (the rest) give meaning to on engine facts."""
+
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DAY_KEYS = frozenset(
+    {
+        "days_after",
+        "days_before",
+        "business_days_after",
+        "business_days_before",
+        "no_later_than_business_days_after_due",
+        "days",
+    }
+)
+_YEAR_KEYS = frozenset({"years_after", "due_within_years_of_closing", "years"})
+_FACT_NAME_KEYS = ("fact", "on", "starts_on", "plus_days_of")
+_FIELD_VALUED_KEYS = ("one_per", "adding_up")
+_PATTERN_LISTS = frozenset({"met_by", "when", "provided", "provided_none", "unless", "bearing", "extended_by"})
+
+Path_ = list[int | str]
+
+
+def value_problems(tree: Any, display: str) -> list[Problem]:
+    """Scalars no part of the program should see: unpaired surrogates, inf/nan, huge integers, non-text keys."""
+    problems: list[Problem] = []
+    for path, key, value in _walk(tree, []):
+        where = _place(tree, path)
+        if key is not None and not isinstance(key, str):
+            problems.append(_problem(display, where, path[:-1], f"key {key!r} is not text"))
+        if isinstance(value, str) and not _is_unicode(value):
+            problems.append(_problem(display, where, path, "text with an unpaired surrogate (\\ud800-\\udfff)"))
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int) and abs(value) > MAX_NUMBER:
+            problems.append(_problem(display, where, path, f"{value} is out of range (at most {MAX_NUMBER:,})"))
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append(_problem(display, where, path, f"{value} is not a finite number"))
+    return problems
+
+
+def rule_problems(
+    trees: Sequence[tuple[str, Any]], remedies: set[str] | None
+) -> list[Problem]:  # (file, parsed tree) of every valid rule
+    """Cross-checks of a whole folder's rules against the engine's limits and the fact vocabulary."""
+    from covenant.compiler import INTERNAL_TYPES  # compiler imports rulefiles, which imports this module
+
+    derived: dict[str, str] = {}
+    problems: list[Problem] = []
+    for display, tree in trees:
+        name = tree.get("derives") if isinstance(tree, dict) else None
+        if isinstance(name, str):
+            if name in FACT_TYPES or name in INTERNAL_TYPES:
+                problems.append(
+                    _problem(
+                        display,
+                        _place(tree, ["derives"]),
+                        ["derives"],
+                        f"{name!r} is already a fact type; a derived fact needs a name of its own",
+                    )
+                )
+            derived.setdefault(name, display)
+    for display, tree in trees:
+        problems.extend(_one_rule(display, tree, set(derived), remedies))
+    return problems
+
+
+def _one_rule(display: str, tree: Any, derived: set[str], remedies: set[str] | None) -> Iterator[Problem]:
+    for path, key, value in _walk(tree, []):
+        here = _place(tree, path)
+        if key in _FACT_NAME_KEYS and isinstance(value, str) and _is_pattern_key(tree, path):
+            if value not in FACT_TYPES and value not in derived:
+                yield _problem(
+                    display,
+                    here,
+                    path,
+                    f"unknown fact type {value!r}: a type of facts.md, or one a rule of this folder derives",
+                )
+        elif key in _DAY_KEYS and isinstance(value, int) and value > MAX_DAYS:
+            yield _problem(display, here, path, f"{value} days is out of range (at most {MAX_DAYS:,})")
+        elif key in _YEAR_KEYS and isinstance(value, int) and value > MAX_YEARS:
+            yield _problem(display, here, path, f"{value} years is out of range (at most {MAX_YEARS})")
+        elif key == "times" and isinstance(value, int) and abs(value) > MAX_FACTOR:
+            yield _problem(display, here, path, f"factor {value} is out of range (at most {MAX_FACTOR:,})")
+        elif key in _FIELD_VALUED_KEYS or key == "buyer_in" or key == "field":
+            if isinstance(value, str) and value in ENGINE_FIELDS:
+                yield _problem(display, here, path, f"{value!r} is a name the engine keeps for itself")
+        elif key in _PATTERN_LISTS and isinstance(value, list) and len(value) > MAX_PATTERNS:
+            yield _problem(display, here, path, f"{len(value)} patterns; at most {MAX_PATTERNS}")
+        elif key in ("copy", "set"):
+            names = value if isinstance(value, list) else list(value) if isinstance(value, dict) else []
+            for name in names:
+                if name in ENGINE_FIELDS:
+                    yield _problem(display, here, path, f"{name!r} is a name the engine keeps for itself")
+        elif key in ("remedies", "grants") and remedies is not None and isinstance(value, list):
+            for number, remedy in enumerate(value):
+                if remedy not in remedies:
+                    yield _problem(
+                        display,
+                        _place(tree, [*path, number]),
+                        path,
+                        f"remedy {remedy!r} is not defined in agreement.yaml ({', '.join(sorted(remedies))})",
+                    )
+        elif key in ("due", "act_by") and isinstance(value, dict) and isinstance(value.get("date"), str):
+            try:
+                pendulum.Date.fromisoformat(value["date"])
+            except ValueError:
+                yield _problem(
+                    display, _place(tree, [*path, "date"]), [*path, "date"], f"{value['date']!r} is not a date"
+                )
+        if isinstance(value, dict) and ("fact" in value or "on" in value):
+            yield from _pattern_problems(display, tree, path, value, derived)
+        if isinstance(value, dict) and "on" in value:
+            joined = sum(
+                len(value.get(k) or []) for k in ("provided", "provided_none") if isinstance(value.get(k), list)
+            )
+            if joined > MAX_PATTERNS:
+                yield _problem(
+                    display, here, path, f"{joined} provided/provided_none patterns; at most {MAX_PATTERNS} together"
+                )
+    yield from _breach_on_trigger(display, tree)
+
+
+def _pattern_problems(
+    display: str, tree: Any, path: Path_, pattern: dict[str, Any], derived: set[str]
+) -> Iterator[Problem]:
+    kind = pattern.get("fact", pattern.get("on"))
+    if not isinstance(kind, str):
+        return
+    model = FACT_TYPES.get(kind)
+    allowed = None if model is None else set(model.model_fields) - {"id", "type", "agreement", "note"} | {"date"}
+    groups: list[tuple[Path_, Any]] = [([*path, "where"], pattern.get("where"))]
+    any_of = pattern.get("any_of")
+    if isinstance(any_of, list):
+        groups.extend(([*path, "any_of", n], group) for n, group in enumerate(any_of))
+    alternatives = 1
+    for group_path, group in groups:
+        if not isinstance(group, dict):
+            continue
+        if len(group) > MAX_CONDITIONS:
+            yield _problem(
+                display, _place(tree, group_path), group_path, f"{len(group)} conditions; at most {MAX_CONDITIONS}"
+            )
+        for name, condition in group.items():
+            name_path = [*group_path, name]
+            message = _field_name_problem(name, kind, allowed)
+            if message:
+                yield _problem(display, _place(tree, name_path), name_path, message)
+            size = _list_size(condition)
+            if size > MAX_LIST_VALUES:
+                yield _problem(
+                    display, _place(tree, name_path), name_path, f"{size} values; a list has at most {MAX_LIST_VALUES}"
+                )
+            if group_path[-1] == "where":
+                alternatives *= max(size, 1) if _is_alternative(condition) else 1
+    if isinstance(any_of, list) and any_of:
+        alternatives *= len(any_of)
+    if alternatives > MAX_ALTERNATIVES:
+        yield _problem(
+            display,
+            _place(tree, path),
+            path,
+            f"{alternatives:,} alternatives (the lengths of its lists multiplied); at most {MAX_ALTERNATIVES:,}",
+        )
+
+
+def _field_name_problem(name: Any, kind: str, allowed: set[str] | None) -> str | None:
+    if not isinstance(name, str) or not _FIELD_NAME.match(name):
+        return f"{str(name)[:60]!r} is not a field name (lower-case letters, digits and _)"
+    if name in ENGINE_FIELDS:
+        return f"{name!r} is a name the engine keeps for itself"
+    if allowed is not None and name not in allowed:
+        return f"{kind} facts have no field {name!r} (they have {', '.join(sorted(allowed))})"
+    return None
+
+
+def _list_size(condition: Any) -> int:
+    if isinstance(condition, list):
+        return len(condition)
+    if isinstance(condition, dict):
+        for key in ("one_of", "not_one_of"):
+            if isinstance(condition.get(key), list):
+                return len(condition[key])
+    return 0
+
+
+def _is_alternative(condition: Any) -> bool:
+    return isinstance(condition, list) or (isinstance(condition, dict) and isinstance(condition.get("one_of"), list))
+
+
+def _breach_on_trigger(display: str, tree: Any) -> Iterator[Problem]:
+    """A duty in breach from its trigger needs a fact that triggers it, not a period end."""
+    if not isinstance(tree, dict) or tree.get("breach_starts") != "on_trigger":
+        return
+    arises = tree.get("arises")
+    triggers = arises if isinstance(arises, list) else [arises]
+    for number, trigger in enumerate(triggers):
+        if isinstance(trigger, dict) and "every" in trigger:
+            path: Path_ = ["arises", number] if isinstance(arises, list) else ["arises"]
+            yield _problem(
+                display,
+                _place(tree, path),
+                path,
+                "breach_starts: on_trigger needs fact triggers (on: ...), not period ends (every: ...)",
+            )
+
+
+def _is_pattern_key(tree: Any, path: Path_) -> bool:
+    """``fact:`` and ``on:`` name fact types, except where a key of that name means something else."""
+    return not (len(path) >= 2 and path[-2] in ("where", "set", "terms"))
+
+
+def _walk(node: Any, path: Path_) -> Iterator[tuple[Path_, Any, Any]]:
+    """(path, key, value) of every mapping entry and list item, depth first, without recursion limits."""
+    stack: list[tuple[Path_, Any]] = [(path, node)]
+    while stack:
+        here, value = stack.pop()
+        if isinstance(value, dict):
+            for key, inner in reversed(list(value.items())):
+                stack.append(([*here, key], inner))
+                yield [*here, key], key, inner
+        elif isinstance(value, list):
+            for number in reversed(range(len(value))):
+                stack.append(([*here, number], value[number]))
+                yield [*here, number], None, value[number]
+
+
+def _place(tree: Any, path: Sequence[Any]) -> tuple[int | None, int | None]:
+    node = tree
+    line: int | None = None
+    column: int | None = None
+    for key in path:
+        if isinstance(node, CommentedMap) and key in node:
+            line, column = (p + 1 for p in node.lc.key(key))
+            node = node[key]
+        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
+            line, column = (p + 1 for p in node.lc.item(key))
+            node = node[key]
+        else:
+            break
+    return line, column
+
+
+def _problem(display: str, where: tuple[int | None, int | None], path: Sequence[Any], message: str) -> Problem:
+    field = ".".join(str(p) for p in path) or None
+    return Problem(display, where[0], field[:80] if field else None, message, where[1], code="rule")
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
