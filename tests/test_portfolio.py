@@ -23,7 +23,7 @@ from covenant.engine import MAX_SESSIONS_PER_RULESET, EnginePool, Ruleset
 from covenant.evaluate import Portfolio
 from covenant.parallel import LocalPool
 from covenant.pipeline import check
-from covenant.portfolio import evaluate_portfolio, load_portfolio, merge_terms, write_report
+from covenant.portfolio import evaluate_portfolio, indent_json, load_portfolio, merge_terms, write_report
 from covenant.report import render_json
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS
@@ -265,6 +265,15 @@ def test_streamed_json_is_render_json_of_the_report(fund: tuple[Path, Path]) -> 
     buffer = io.StringIO()
     write_report(fund[0], [fund[1]], buffer)
     assert render_json(json.loads(buffer.getvalue())) == buffer.getvalue()
+
+
+def test_indent_json_writes_what_json_writes_at_any_depth() -> None:
+    value = {"text": 'é\u2028\x7f\x00\x1f"\\/\t<>&', "none": None, "empty": [], "map": {}, "n": 10**12, "no": False}
+    for depth in (0, 2):
+        assert indent_json(value, depth) == json.dumps(value, indent=2, ensure_ascii=False).replace(
+            "\n", "\n" + "  " * depth
+        )
+    assert indent_json({"big": 10**30}, 1) == '{\n    "big": ' + str(10**30) + "\n  }"  # past orjson's 64 bits
 
 
 def test_command_writes_json_and_text_and_fails_on_breach(fund: tuple[Path, Path], tmp_path: Path) -> None:

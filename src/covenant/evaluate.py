@@ -292,6 +292,8 @@ class Evaluation:
 
     def _on_holding_ends(self, _rule: str | None, _i: int, _d: int, patterns: Patterns) -> None:
         buyer = patterns["o"]["buyer"]
+        if buyer not in self.holder_facts:
+            return  # a second transfer of all the same day: the holding has already ended
         transfer_id = patterns["m"]["key"]
         start, _ = self.holding[buyer]
         self.holding[buyer] = (start, self.today)
