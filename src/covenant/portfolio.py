@@ -302,8 +302,8 @@ def _lines_with_offsets(stream: IO[bytes]) -> Iterator[tuple[int, int, bytes | N
 def _route(raw: bytes) -> dict[str, Any] | None:
     """The fast decode of pass 1; ``None`` when the line is not a JSON object (pass 1 then asks ``facts`` why)."""
     try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
+        value = _orjson.loads(raw) if _orjson else json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # orjson.JSONDecodeError and UnicodeDecodeError are ValueErrors
         return None
     return value if isinstance(value, dict) else None
 
