@@ -160,6 +160,16 @@ def test_the_schema_line_is_required(rules: Path) -> None:
     assert problems_of(rules, "schema-line") == [("4h-reserve-list.yaml", 1, problems_of(rules, "schema-line")[0][2])]
 
 
+def test_what_the_engine_cannot_take_is_reported_too(rules: Path) -> None:
+    forms = ", ".join(f"F-{n}" for n in range(101))
+    line = edit(
+        rules / "4g-i-sec-report-copies.yaml",
+        "form: [10-KSB, 10-QSB, 8-K, 10-KSB/A, 10-QSB/A, 8-K/A]",
+        f"form: [{forms}]",
+    )
+    assert [(f, n) for f, n, _ in problems_of(rules, "engine-limits")] == [("4g-i-sec-report-copies.yaml", line)]
+
+
 def test_an_unreadable_text_file(rules: Path) -> None:
     line = edit(rules / "agreement.yaml", "text_file: ../../../shared", "text_file: ../../../nowhere")
     assert [(f, n) for f, n, _ in problems_of(rules, "text-file")] == [("agreement.yaml", line)]

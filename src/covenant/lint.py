@@ -34,6 +34,7 @@ from covenant.diagnostics import InputError, Problem
 from covenant.facts import FACT_TYPES
 from covenant.language import Agreement, Due, FieldTimes, PeriodTrigger, Rule, Test, describe_reference
 from covenant.rulefiles import AGREEMENT_FILE, RuleFolder, SourcedRule, _validate, locate, read_yaml
+from covenant.rulelimits import rule_problems
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
 PERIOD_FIELDS = frozenset({"date", "month", "quarter"})
@@ -776,11 +777,24 @@ def _compile_problems(linted: LintFolder) -> list[Problem]:
     return []
 
 
+def _limit_problems(linted: LintFolder, found: list[Problem]) -> list[Problem]:
+    """What ``covenant check`` refuses before compiling (rulelimits.py), where lint said nothing yet.
+
+    The engine's limits overlap some checks above (an unknown field is both);
+    a place lint already reported keeps lint's message and code only.
+    """
+    remedies = set(linted.agreement.remedies) if linted.agreement else None
+    limits = rule_problems([(r.file, r.tree) for r in linted.rules], remedies)
+    reported = {(p.file, p.line) for p in found}
+    return [p for p in _relabel(limits, "engine-limits") if (p.file, p.line) not in reported]
+
+
 def lint(folder: Path, texts: Sequence[Path] = (), checks: Sequence[Check] = CHECKS) -> LintResult:
     """Every problem of a rule folder, sorted by file and line."""
     linted, problems = load_for_lint(folder, texts)
     for check in checks:
         problems.extend(check(linted))
+    problems.extend(_limit_problems(linted, problems))
     if not problems:
         problems.extend(_compile_problems(linted))
     unique = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.column or 0, p.code, p.message))
