@@ -24,6 +24,7 @@ from covenant.evaluate import Portfolio
 from covenant.parallel import LocalPool
 from covenant.pipeline import check
 from covenant.portfolio import evaluate_portfolio, indent_json, load_portfolio, merge_terms, write_report
+from covenant.portfolio_cli import run_portfolio
 from covenant.report import render_json
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS
@@ -386,3 +387,12 @@ def test_engine_pool_opens_another_copy_when_1024_sessions_are_open() -> None:
     for sid, ruleset in homes.items():
         ruleset.close_session(sid)
         pool.forget(sid)
+
+
+def test_run_portfolio_is_the_command_as_a_function(fund: tuple[Path, Path], tmp_path: Path) -> None:
+    """What ``covenant check --portfolio`` calls: the exit status, and a format it cannot write refused."""
+    out = tmp_path / "r.json"
+    assert run_portfolio(fund[0], [fund[1]], output=out, fail_on="breach") == 1
+    assert json.loads(out.read_text())["portfolio"] == "fund-iii"
+    assert run_portfolio(fund[0], [fund[1]], output=tmp_path / "r.html", output_format="html") == 2
+    assert not (tmp_path / "r.html").exists()

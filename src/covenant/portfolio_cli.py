@@ -60,7 +60,7 @@ def run_portfolio(
     facts: Sequence[Path],
     *,
     as_of: Date | None = None,
-    output_format: Literal["json", "text"] = "json",
+    output_format: str = "json",
     output: Path | None = None,
     jobs: int = 1,
     scheduler: str | None = None,
@@ -68,7 +68,17 @@ def run_portfolio(
     color: bool | None = None,
     fail_on: str = "never",
 ) -> int:
-    """Evaluate a portfolio as the command line does; return the exit status (0, 1 or 2)."""
+    """Evaluate a portfolio as the command line does; return the exit status (0, 1 or 2).
+
+    ``covenant check --portfolio FILE`` calls this with its own options; a
+    format other than json or text is refused (exit 2) rather than ignored.
+    """
+    if output_format not in ("json", "text"):
+        click.echo(f"covenant: --format {output_format} is not available for a portfolio (json or text)", err=True)
+        return EXIT_INPUT
+    if jobs < 1:
+        click.echo("covenant: --jobs must be 1 or more", err=True)
+        return EXIT_INPUT
     use_color = (sys.stdout.isatty() if color is None and output is None else bool(color)) and output_format == "text"
 
     def write(stream: IO[str]) -> Outcome:
@@ -78,7 +88,7 @@ def run_portfolio(
                 list(facts),
                 stream,
                 as_of=as_of,
-                output_format=output_format,
+                output_format="text" if output_format == "text" else "json",
                 color=use_color,
                 lenient=lenient,
                 backend=backend,
