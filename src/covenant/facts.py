@@ -42,6 +42,9 @@ MAX_FACTS = 1_000_000
 """Facts per run, all files together: far beyond any agreement's history, short of exhausting memory."""
 
 MAX_ID_LENGTH = 200
+FIRST_DAY = pendulum.Date(1900, 1, 1)
+LAST_DAY = pendulum.Date(2199, 12, 31)
+"""Dates of facts (and the as-of date): the calendar walks month by month from the Closing, within these."""
 MAX_AMOUNT = Decimal(10) ** 15
 """Amounts in USD: a quadrillion is no real amount, and keeps the arithmetic exact."""
 
@@ -61,9 +64,12 @@ def _parse_date(value: Any) -> Date:
     if not isinstance(value, str) or not _DATE_RE.match(value):
         raise ValueError("expected a date written YYYY-MM-DD")
     try:
-        return pendulum.Date.fromisoformat(value)
+        day = pendulum.Date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a calendar date") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{value!r} is out of range ({FIRST_DAY} to {LAST_DAY})")
+    return day
 
 
 def _parse_amount(value: Any) -> Decimal:

@@ -15,9 +15,9 @@ from typing import Any
 
 from covenant.calendar import Date
 from covenant.compiler import CompiledForm, compile_form
-from covenant.diagnostics import Problem
+from covenant.diagnostics import InputError, Problem
 from covenant.evaluate import AgreementState, Portfolio, default_as_of
-from covenant.facts import Fact, FactCheck, FactLog, buyer_problems, load_fact_logs
+from covenant.facts import FIRST_DAY, LAST_DAY, Fact, FactCheck, FactLog, buyer_problems, load_fact_logs
 from covenant.report import STATUS_ORDER, build_report
 from covenant.rulefiles import load_rule_folder
 
@@ -85,6 +85,8 @@ def check(fact_paths: Sequence[Path], rules: Path, as_of: Date | None = None, *,
     The report's ``facts`` section accounts for every non-blank line read,
     per file: ``read = used + after_as_of + not_relevant + skipped``.
     """
+    if as_of is not None and not FIRST_DAY <= as_of <= LAST_DAY:
+        raise InputError([Problem("--as-of", None, None, f"{as_of} is out of range ({FIRST_DAY} to {LAST_DAY})")])
     portfolio = portfolio_for(rules)
     form = portfolio.form
     log = load_fact_logs(fact_paths, lenient=lenient, check=agreement_checks(form))
