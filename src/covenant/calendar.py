@@ -36,6 +36,16 @@ def as_date(value: _stdlib_date | str) -> Date:
     return pendulum.Date(value.year, value.month, value.day)
 
 
+def shift(day: Date, days: int) -> Date:
+    """``day`` plus a number of calendar days; ordinal arithmetic, far cheaper than ``Date.add``."""
+    return Date.fromordinal(day.toordinal() + days)
+
+
+def month_text(day: Date) -> str:
+    """``YYYY-MM``, the form a ``period`` of a reserve list takes."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
 def add_months(start: Date, months: int) -> Date:
     """Calendar-month addition, clamped to the month's end (2003-01-31 + 1 = 2003-02-28)."""
     return start.add(months=months)
@@ -62,6 +72,7 @@ class BusinessCalendar:
     roll: RollConvention = "following"
     mail_delay_days: int = 5
     _cache: dict[Date, bool] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[tuple[str, Date, int], Date] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def _holidays(self) -> holidays.HolidayBase:
@@ -93,41 +104,47 @@ class BusinessCalendar:
 
     def rolled(self, day: Date) -> Date:
         """Apply the roll convention: the next business day on or after ``day``."""
-        if self.roll == "none":
+        if self.roll == "none" or self.is_business_day(day):
             return day
-        while not self.is_business_day(day):
-            day = day.add(days=1)
-        return day
+        return self._step("rolled", day, 0)
 
     def business_days_after(self, day: Date, count: int) -> Date:
         """The ``count``-th business day after ``day`` (``day`` itself never counts)."""
         if count < 0:
             return self.business_days_before(day, -count)
-        current = day
-        remaining = count
-        while remaining > 0:
-            current = current.add(days=1)
-            if self.is_business_day(current):
-                remaining -= 1
-        return current
+        return self._step("after", day, count)
 
     def business_days_before(self, day: Date, count: int) -> Date:
         """The ``count``-th business day before ``day`` ("at least N business days before")."""
+        return self._step("before", day, count)
+
+    def _step(self, kind: str, day: Date, count: int) -> Date:
+        # Many obligations share a trigger date (one per Buyer): remember each answer.
+        key = (kind, day, count)
+        known = self._memo.get(key)
+        if known is not None:
+            return known
+        direction = -1 if kind == "before" else 1
+        ordinal = day.toordinal()
+        remaining = max(count, 1) if kind == "rolled" else count
         current = day
-        remaining = count
         while remaining > 0:
-            current = current.subtract(days=1)
+            ordinal += direction
+            current = Date.fromordinal(ordinal)
             if self.is_business_day(current):
                 remaining -= 1
+        if kind == "rolled":
+            current = day if self.is_business_day(day) else current
+        self._memo[key] = current
         return current
 
     def days_after(self, day: Date, count: int, *, roll: bool = True) -> Date:
         """``count`` calendar days after ``day``, then rolled unless told not to."""
-        target = day.add(days=count)
+        target = shift(day, count)
         return self.rolled(target) if roll else target
 
     def effective_date(self, day: Date, method: str | None) -> Date:
         """When a notice or delivery takes effect (8(f)): mail later, others at once."""
         if method == "mail":
-            return day.add(days=self.mail_delay_days)
+            return shift(day, self.mail_delay_days)
         return day

@@ -22,12 +22,18 @@ Known pitfalls designed around (shared/notes/durable-rules.md):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import durable_rules_engine as _core
+import orjson
+
+
+def _encode(value: Any) -> str:
+    # orjson: about five times faster than json.dumps, and every fact crosses into C as JSON.
+    return orjson.dumps(value).decode("utf-8")
+
 
 Patterns = dict[str, dict[str, Any]]
 Action = Callable[[str, Patterns], None]
@@ -79,7 +85,7 @@ class Ruleset:
         self._sessions: dict[str, _Session] = {}
         self._draining = False
         try:
-            self._handle = _core.create_ruleset(name, json.dumps(definition, ensure_ascii=False))
+            self._handle = _core.create_ruleset(name, _encode(definition))
         except Exception as error:  # the core reports parse errors as plain exceptions
             raise EngineError(f"durable-rules refused ruleset {name!r}: {error}") from error
 
@@ -115,24 +121,24 @@ class Ruleset:
 
     def _call(self, operation: Callable[[int, str], Any], fact: dict[str, Any]) -> bool:
         try:
-            code, state_handle = operation(self._handle, json.dumps(fact, ensure_ascii=False))
+            code, state_handle = operation(self._handle, _encode(fact))
         except Exception as error:
             raise EngineError(f"durable-rules failed on {fact!r}: {error}") from error
         if code == _OBSERVED:
             raise EngineError(f"durable-rules saw engine id {fact['id']!r} twice in {fact['sid']!r}")
         if not self._draining:
-            self._drain(state_handle)
+            self._drain(fact["sid"], state_handle)
         return code != _NOT_HANDLED
 
-    def _drain(self, state_handle: int) -> None:
-        """Run every queued action, including those queued by actions."""
+    def _drain(self, sid: str, state_handle: int) -> None:
+        """Run every queued action of session ``sid``, including those queued by actions."""
         self._draining = True
         try:
             result = _core.start_action_for_state(self._handle, state_handle)
             while result:
-                state, message = json.loads(result[0]), json.loads(result[1])
+                message = orjson.loads(result[1])
                 for rule_name, patterns in message.items():
-                    self._actions[rule_name](state["sid"], patterns)
+                    self._actions[rule_name](sid, patterns)
                 following = _core.complete_and_start_action(self._handle, state_handle)
                 result = (result[0], following) if following else None
         finally:
