@@ -28,9 +28,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
-from covenant.calendar import BusinessCalendar, Date, add_months, as_date
+from covenant.calendar import BusinessCalendar, Date, add_months, as_date, month_text, shift
 from covenant.compiler import BREACH, HOLDER, OBLIGATION, PERIOD, CompiledForm, engine_field_for
 from covenant.engine import EnginePool, Patterns, Ruleset
 from covenant.facts import Fact
@@ -117,6 +118,10 @@ class AgreementState:
     facts_used: set[str]
     facts_ignored_after_as_of: int
 
+    @cached_property
+    def facts_by_id(self) -> dict[str, Fact]:
+        return {fact.id: fact for fact in self.facts}
+
 
 class Evaluation:
     """One agreement evaluated as of a date, on a session of the form's ruleset."""
@@ -162,6 +167,7 @@ class Evaluation:
         self._consumed: list[dict[str, Any]] = []
         self._by_engine_key: dict[str, Fact] = {}
         self._period_queue: list[tuple[Date, str, int]] = []
+        self._due_memo: dict[tuple[int, Date], tuple[Date, str]] = {}
         self._period_inputs: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self._periods: dict[str, dict[str, Any]] = {}
 
@@ -263,7 +269,7 @@ class Evaluation:
                 "quarter": quarter,
                 "key": end.isoformat(),
                 "date": end.isoformat(),
-                "month": end.format("YYYY-MM"),
+                "month": month_text(end),
                 "day": end.toordinal(),
                 "_c": 1,
             }
@@ -316,12 +322,19 @@ class Evaluation:
         trigger = rule.triggers()[index]
         fact = patterns["f"]
         beneficiary = self._beneficiary(rule.owed_to, patterns)
-        known = set(self.obligations)
+        created_before = len(self.obligations)
         if isinstance(rule, DutyRule):
             self._arise_duty(rule, trigger, index, fact, beneficiary, patterns)
         else:
             self._arise_prohibition(rule, trigger, index, fact, beneficiary, patterns)
-        for key in set(self.obligations) - known:
+        if len(self.obligations) == created_before:
+            return
+        new_keys = (
+            list(self.obligations)[created_before:]
+            if len(self.obligations) - created_before > 1
+            else [next(reversed(self.obligations))]
+        )
+        for key in new_keys:
             for name, matched in sorted(patterns.items()):
                 if name.startswith("q"):  # a provided fact: the Lock-up Period, Stockholder Approval complete
                     self._note(self.obligations[key], matched["key"])
@@ -336,6 +349,13 @@ class Evaluation:
             obligation.derived_basis.append(key)
         for source in self.derived[key].fields.get("from", ()):
             self._note(obligation, source)
+
+    def _exact_fields(self, engine_fact: dict[str, Any]) -> dict[str, Any]:
+        """A fact's fields as validated (amounts as Decimal), not as the engine saw them."""
+        user_fact = self._by_engine_key.get(engine_fact.get("key", ""))
+        if user_fact is not None and engine_fact.get("t") == user_fact.type:
+            return {**engine_fact, **user_fact.fields}
+        return {k: v for k, v in engine_fact.items() if k not in ("sid", "id", "_c", "t")}
 
     def _beneficiary(self, owed_to: Any, patterns: Patterns) -> str | None:
         if owed_to == "all":
@@ -391,7 +411,7 @@ class Evaluation:
             beneficiary=beneficiary,
             due=due,
             alt=index,
-            trigger_fields={k: v for k, v in fact.items() if k not in ("sid", "id", "_c", "t")},
+            trigger_fields=self._exact_fields(fact),
         )
         if fact.get("key") and fact.get("t") != PERIOD:
             obligation.note_evidence(fact["key"])
@@ -448,7 +468,7 @@ class Evaluation:
                 for e in due_rule.extended_by
             )
             obligation.engine_fact["ext_deadline"] = ext_deadline.toordinal()
-        self._plan_decision(obligation, ext_deadline.add(days=1))
+        self._plan_decision(obligation, shift(ext_deadline, 1))
         self._assert(obligation.engine_fact)
 
     def _arise_from_trigger(
@@ -507,14 +527,22 @@ class Evaluation:
             obligation.engine_fact = None
 
     def _due(self, due: Due, anchor: Date) -> tuple[Date, str]:
+        """The deadline and the words that justify it; the same for every Buyer of a trigger."""
+        key = (id(due), anchor)
+        known = self._due_memo.get(key)
+        if known is None:
+            known = self._due_memo[key] = self._compute_due(due, anchor)
+        return known
+
+    def _compute_due(self, due: Due, anchor: Date) -> tuple[Date, str]:
         roll = self.calendar.roll == "following" if due.roll is None else due.roll
         rolled = "rolled to the next business day" if roll else "not rolled"
         if due.days_after is not None:
-            raw = anchor.add(days=due.days_after)
+            raw = shift(anchor, due.days_after)
             day = self.calendar.rolled(raw) if roll else raw
             return day, _rolled_basis(f"{due.days_after} calendar days after {anchor}", raw, day, rolled, self.calendar)
         if due.days_before is not None:
-            day = anchor.subtract(days=due.days_before)
+            day = shift(anchor, -due.days_before)
             return day, f"on or before {due.days_before} calendar days before {anchor}"
         if due.business_days_after is not None:
             day = self.calendar.business_days_after(anchor, due.business_days_after)
@@ -528,7 +556,7 @@ class Evaluation:
         return day, _rolled_basis(f"the fixed date {raw}", raw, day, rolled, self.calendar)
 
     def _in_window(self, rule: DutyRule, due: Date, trigger: Any, anchor: Date) -> bool:
-        if isinstance(trigger, PeriodTrigger) and trigger.starting and anchor.format("YYYY-MM") < trigger.starting:
+        if isinstance(trigger, PeriodTrigger) and trigger.starting and month_text(anchor) < trigger.starting:
             return False
         window = rule.window
         if window is None or self.closing is None:
@@ -557,13 +585,13 @@ class Evaluation:
         assert due_rule is not None
         extension = due_rule.extended_by[detail]
         old_due = obligation.due
-        obligation.due = self.calendar.rolled(old_due.add(days=extension.days))
+        obligation.due = self.calendar.rolled(shift(old_due, extension.days))
         obligation.extended = True
         obligation.note_evidence(patterns["m"]["key"])
         self.used.add(patterns["m"]["key"])
         obligation.due_basis += f"; extended by {extension.days} days by {patterns['m']['key']} to {obligation.due}"
         self._consume(patterns["m"])
-        self._plan_decision(obligation, obligation.due.add(days=1))
+        self._plan_decision(obligation, shift(obligation.due, 1))
 
     def _on_meet(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
         obligation = self.obligations.get(patterns["o"]["okey"])
@@ -576,11 +604,11 @@ class Evaluation:
             if fact["key"] in obligation.paid_by:
                 return
             obligation.paid_by.add(fact["key"])
-            obligation.paid += Decimal(str(fact.get(meeting.adding_up, "0")))
+            obligation.paid += self._exact_fields(fact).get(meeting.adding_up, Decimal(0))
             obligation.matched.append(fact["key"])
             self._note(obligation, fact["key"])
             self._consume(fact)
-            target = Decimal(str(obligation.trigger_fields.get(engine_field_for(meeting.to).removeprefix("t_"), "0")))
+            target = obligation.trigger_fields.get(engine_field_for(meeting.to).removeprefix("t_"), Decimal(0))
             if obligation.paid < target:
                 return
         self._note(obligation, fact["key"])
@@ -610,7 +638,7 @@ class Evaluation:
             self._close(obligation)
             return
         if obligation.breach_start is None:
-            self._breach(obligation, obligation.due.add(days=1))
+            self._breach(obligation, shift(obligation.due, 1))
         if curable:
             obligation.status = "cured"
             obligation.cured_on = on
@@ -815,7 +843,7 @@ class Evaluation:
                 last = Date.fromisoformat(span["until"]).toordinal()
                 suspended.update(range(first, last + 1))
             extra = len(suspended)
-            day = day.add(days=extra)
+            day = shift(day, extra)
         return day.toordinal()
 
     # --- breaches ---------------------------------------------------------
@@ -824,7 +852,7 @@ class Evaluation:
             obligation = self.obligations[key]
             if obligation.status == OPEN and obligation.decide_on == day:
                 assert obligation.due is not None
-                self._breach(obligation, obligation.due.add(days=1))
+                self._breach(obligation, shift(obligation.due, 1))
 
     def _decide_tonight(self, day: Date) -> None:
         """Acts of today that nothing permitted, and duties that were overdue when they arose."""
@@ -842,7 +870,7 @@ class Evaluation:
                 else:
                     self._breach(obligation, obligation.trigger_date)
             elif obligation.due < day:
-                self._breach(obligation, obligation.due.add(days=1))
+                self._breach(obligation, shift(obligation.due, 1))
 
     def _breach(self, obligation: Obligation, start: Date) -> None:
         obligation.status = "breached"
@@ -906,7 +934,8 @@ def _engine_facts(fact: Fact, day: Date) -> list[dict[str, Any]]:
         if isinstance(value, list):
             lists.append((name, value))
         elif isinstance(value, Decimal):
-            base[name] = str(value)
+            # A number, so `above`/`below` compare amounts; the exact Decimal stays on the Fact.
+            base[name] = float(value)
         elif isinstance(value, Date):
             base[name] = value.isoformat()
         else:

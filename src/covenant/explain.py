@@ -24,7 +24,7 @@ def _owed(obligation: Obligation) -> str:
 
 
 def _trigger_phrase(obligation: Obligation, state: AgreementState) -> str:
-    facts = {f.id: f for f in state.facts}
+    facts = state.facts_by_id
     fact = facts.get(obligation.trigger_id or "") or facts.get(obligation.trigger_key)
     if fact is not None:
         detail = fact.fields.get("form") or fact.fields.get("what") or ""

@@ -101,7 +101,7 @@ def remedy_lines(
                 start = (
                     obligation.trigger_date if definition.accrues_from == "trigger_date" else obligation.breach_start
                 )
-                amount = Decimal(str(obligation.trigger_fields.get("amount", "0")))
+                amount = Decimal(obligation.trigger_fields.get("amount", Decimal(0)))
                 if obligation.cured_on is not None and stop == obligation.cured_on:
                     end_exclusive = obligation.cured_on  # to the day it is paid in full, excluded
                 computation = simple_interest_on_amount(amount, definition.rate, start, end_exclusive)
@@ -148,6 +148,7 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
             "remedies": [line.to_json() for line in lines],
             "evidence": list(obligation.evidence),
             "explanation": explanation(obligation, state, form, lines),
+            "trigger_date": obligation.trigger_date.isoformat(),
         }
         if obligation.ended_on is not None:
             entry["ended_on"] = obligation.ended_on.isoformat()
@@ -182,9 +183,9 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
         },
         "facts": {
             "read": len(state.facts) + state.facts_ignored_after_as_of,
-            "used": len(state.facts_used & {f.id for f in state.facts}),
+            "used": len(state.facts_used & state.facts_by_id.keys()),
             "after_as_of": state.facts_ignored_after_as_of,
-            "not_relevant": len({f.id for f in state.facts} - state.facts_used),
+            "not_relevant": len(state.facts_by_id.keys() - state.facts_used),
         },
     }
 
