@@ -89,6 +89,12 @@ def main() -> None:
 @click.option(
     "--progress/--no-progress", "show", default=None, help="Progress on standard error (default: when a terminal)."
 )
+@click.option(
+    "--coverage",
+    "show_coverage",
+    is_flag=True,
+    help="On standard error: rules, triggers and met_by alternatives no fact exercised.",
+)
 def check(
     facts: tuple[Path, ...],
     rules_dir: Path,
@@ -100,6 +106,7 @@ def check(
     color: bool | None,
     since: Path | None,
     show: bool | None,
+    show_coverage: bool,
 ) -> None:
     """Evaluate fact logs FACTS... against the rules and report every obligation.
 
@@ -125,6 +132,11 @@ def check(
         write_atomically(output, text)
     else:
         click.echo(text, nl=False, color=context.color or None)  # click strips ANSI off a pipe unless told
+    if show_coverage:
+        from covenant.coverage import compute_coverage, render_coverage
+
+        for line in render_coverage(compute_coverage([(report, checked.log.facts)], checked.form), checked.form):
+            click.echo(line, err=True)
     if fail_on == "breach" and any(o["status"] == "breached" for o in report["obligations"]):
         sys.exit(EXIT_BREACH)
 
