@@ -13,9 +13,12 @@ in a fresh process so that peak memory is that run's own:
   report. Decoding and building the engine facts happen before the clock
   starts. This is the engine's own limit on these facts.
 
-It prints one table: facts per second both ways and their ratio, CPU
-seconds, the peak resident memory (``ru_maxrss`` of the run and of its
-worker processes, the larger of the two), and the machine it ran on.
+It prints one table: facts per second end to end and for the bare engine,
+by the wall clock and by CPU time (on a shared machine the wall clock also
+counts other people's work; CPU time counts the run's own, workers
+included), their ratios, the peak resident memory (``ru_maxrss`` of the run
+and of its worker processes, the larger of the two), and the machine it ran
+on. ``--results FILE`` keeps every measurement as JSON.
 Wall-clock time is read only here (``time.perf_counter``): the monitor runs
 on simulated time.
 
@@ -147,26 +150,39 @@ class Row:
     seconds: float
     cpu: float
     peak_mib: float
-    bare_rate: float | None
+    bare: dict[str, Any] | None
     obligations: int
 
     @property
     def rate(self) -> float:
         return self.facts / self.seconds
 
+    @property
+    def cpu_rate(self) -> float:
+        return self.facts / self.cpu
+
+    def bare_cpu_rate(self) -> float | None:
+        return self.bare["facts"] / self.bare["cpu"] if self.bare and self.bare["cpu"] else None
+
+    def bare_rate(self) -> float | None:
+        return self.bare["facts"] / self.bare["seconds"] if self.bare else None
+
     def cells(self) -> list[str]:
-        ratio = f"{self.rate / self.bare_rate:.2f}" if self.bare_rate else "-"
+        bare_cpu = self.bare_cpu_rate()
+        bare_wall = self.bare_rate()
         return [
             f"{self.agreements:,}",
             f"{self.facts:,}",
             f"{self.obligations:,}",
             str(self.jobs),
             f"{self.seconds:,.1f}",
-            f"{self.cpu:,.1f}",
             f"{self.rate:,.0f}",
-            f"{1e6 * self.cpu / self.facts:,.0f}",
-            f"{self.bare_rate:,.0f}" if self.bare_rate else "-",
-            ratio,
+            f"{self.cpu:,.1f}",
+            f"{self.cpu_rate:,.0f}",
+            f"{bare_wall:,.0f}" if bare_wall else "-",
+            f"{bare_cpu:,.0f}" if bare_cpu else "-",
+            f"{self.rate / bare_wall:.3f}" if bare_wall else "-",
+            f"{self.cpu_rate / bare_cpu:.3f}" if bare_cpu else "-",
             f"{self.peak_mib:,.0f}",
         ]
 
@@ -177,11 +193,13 @@ HEADER = [
     "obligations",
     "jobs",
     "wall s",
-    "CPU s",
     "facts/s",
-    "CPU µs/fact",
-    "bare engine facts/s",
-    "ratio",
+    "CPU s",
+    "facts/CPU s",
+    "bare facts/s",
+    "bare facts/CPU s",
+    "ratio (wall)",
+    "ratio (CPU)",
     "peak MiB",
 ]
 
@@ -229,8 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         help="where portfolios are generated and kept between runs",
     )
     parser.add_argument("--seed", type=int, default=2003)
+    parser.add_argument("--results", type=Path, default=None, help="also write every measurement to this JSON file")
     args = parser.parse_args(argv)
     rows: list[Row] = []
+    raw: list[dict[str, Any]] = []
     for size in args.sizes:
         agreements, facts_each = parse_size(size)
         folder = args.workdir / f"portfolio-{agreements}x{facts_each}-{args.seed}"
@@ -238,13 +258,13 @@ def main(argv: list[str] | None = None) -> int:
             generate(folder, agreements, facts_each, seed=args.seed)
         portfolio, logs = folder / "portfolio.yaml", [folder / "facts.jsonl"]
         bare = None if args.no_bare else measure("bare", portfolio, logs, 1, folder / "unused")
-        bare_rate = bare["facts"] / bare["seconds"] if bare else None
         if bare:
             print(
                 f"{size}: bare engine {bare['facts']:,} facts ({bare['engine_facts']:,} engine facts) "
-                f"in {bare['seconds']:.1f} s, {bare_rate:,.0f} facts/s, peak {bare['peak_mib']:,.0f} MiB",
+                f"in {bare['seconds']:.2f} s ({bare['cpu']:.2f} CPU s), peak {bare['peak_mib']:,.0f} MiB",
                 file=sys.stderr,
             )
+            raw.append({"size": size, "kind": "bare", **bare})
         for jobs in args.jobs:
             output = folder / f"report-jobs{jobs}.json"
             result = measure("e2e", portfolio, logs, jobs, output)
@@ -258,10 +278,11 @@ def main(argv: list[str] | None = None) -> int:
                 result["seconds"],
                 result["cpu"],
                 result["peak_mib"],
-                bare_rate,
+                bare,
                 sum(statuses.values()),
             )
             rows.append(row)
+            raw.append({"size": size, "kind": "e2e", "jobs": jobs, "facts": row.facts, **result})
             print(f"{size} --jobs {jobs}: " + ", ".join(row.cells()), file=sys.stderr)
         reports = [folder / f"report-jobs{jobs}.json" for jobs in args.jobs]
         if len(reports) > 1:
@@ -270,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     print()
     print(f"Machine: {machine()}.")
+    if args.results:
+        args.results.write_text(json.dumps({"machine": machine(), "runs": raw}, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

@@ -129,3 +129,18 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
     pytest.importorskip("distributed")
     with pytest.raises(BackendError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"):
         DaskCluster("tcp://127.0.0.1:9", timeout=1)
+
+
+def test_a_worker_that_dies_is_a_clear_error(fund: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-run (out of memory, a crash in the C core) stops the run with a message, not a traceback."""
+    import covenant.parallel as parallel
+
+    monkeypatch.setattr(parallel, "evaluate_chunk", _die)
+    with LocalPool(1) as pool, pytest.raises(BackendError, match="a worker process ended abruptly"):
+        write_report(fund[0], [fund[1]], io.StringIO(), backend=pool)
+
+
+def _die(*_: object) -> None:
+    import os
+
+    os._exit(9)

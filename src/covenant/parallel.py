@@ -25,6 +25,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
@@ -93,7 +94,15 @@ class LocalPool(AbstractContextManager["LocalPool"]):
             lambda chunk: pool.submit(evaluate_chunk, chunk, forms), work, 2 * self.workers
         )
         for future in futures:
-            yield future.result()
+            try:
+                result = future.result()
+            except BrokenProcessPool as error:
+                self._pool = None  # unusable now; a later run starts new workers
+                raise BackendError(
+                    "a worker process ended abruptly (killed, out of memory, or a crash in the rule engine); "
+                    "a script that starts workers must run them under `if __name__ == '__main__':`"
+                ) from error
+            yield result
 
 
 class DaskCluster(AbstractContextManager["DaskCluster"]):
