@@ -11,9 +11,11 @@ an alias bomb or reach the engine's names is refused with its file and line.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
+import string
 import subprocess
 import sys
 import tempfile
@@ -319,3 +321,18 @@ def test_too_many_patterns_joined_in_one_trigger_are_refused(tmp_path: Path) -> 
     )
     problems = refusal(rule_folder(tmp_path, text))
     assert any("9 provided/provided_none patterns; at most 8 together" in p for p in problems), problems
+
+
+def test_more_fields_carried_by_obligations_than_the_engine_holds_are_refused(tmp_path: Path) -> None:
+    # Every distinct trigger.<field> / terms.<name> reference is a field of every obligation fact;
+    # the core refuses a fact of more than 254 properties (error 302) in the middle of a run.
+    names = ("".join(pair) for pair in itertools.product(string.ascii_lowercase, repeat=2))
+    folder = rule_folder(tmp_path, BASE_RULE)
+    for number in range(26):
+        met_by = "".join(
+            f"  - fact: delivery\n    where:\n      ref: {{same_as: terms.{next(names)}}}\n" for _ in range(8)
+        )
+        text = BASE_RULE.replace("id: sec-report-copies", f"id: many-{number:02d}")
+        (folder / f"many-{number:02d}.yaml").write_text(text[: text.index("met_by:")] + "met_by:\n" + met_by)
+    [problem] = refusal(folder)
+    assert re.match(rf"{re.escape(str(folder / 'many-25.yaml'))}:\d+:\d+: .*more than 200 distinct", problem), problem

@@ -47,6 +47,13 @@ MAX_PATTERNS = 8
 """Fact patterns in one list (``met_by``, ``when``, ``unless``...), and ``provided`` plus ``provided_none``
 of one trigger: the core joins at most 16 patterns in one rule and fails mid-run beyond (error 304)."""
 
+MAX_CARRIED_FIELDS = 200
+"""Distinct ``trigger.<field>`` / ``terms.<name>`` references of a folder: each is a field of every obligation
+the engine holds, and the core refuses a fact of more than 254 properties (error 302)."""
+
+MAX_DERIVED_FIELDS = 50
+"""``copy`` and ``set`` fields of one derived fact (the same 254-property limit)."""
+
 MAX_DAYS = 3_660
 """Day counts (``days_after``, ``business_days_after``...): ten years is already no deadline."""
 
@@ -122,7 +129,27 @@ def rule_problems(
             derived.setdefault(name, display)
     for display, tree in trees:
         problems.extend(_one_rule(display, tree, set(derived), remedies))
+    problems.extend(_carried_fields(trees))
     return problems
+
+
+def _carried_fields(trees: Sequence[tuple[str, Any]]) -> Iterator[Problem]:
+    """Obligations carry one field per distinct trigger/terms reference of the whole folder."""
+    seen: set[str] = set()
+    for display, tree in trees:
+        for path, key, value in _walk(tree, []):
+            if key in ("same_as", "on_or_before", "on_or_after", "one_per") and isinstance(value, str):
+                name = f"trigger.{value}" if key == "one_per" else value
+                if name.startswith(("trigger.", "terms.")) and name not in seen:
+                    seen.add(name)
+                    if len(seen) == MAX_CARRIED_FIELDS + 1:
+                        yield _problem(
+                            display,
+                            _place(tree, path),
+                            path,
+                            f"more than {MAX_CARRIED_FIELDS} distinct trigger.<field> and terms.<name> references "
+                            "in the folder; every obligation carries one field for each",
+                        )
 
 
 def _one_rule(display: str, tree: Any, derived: set[str], remedies: set[str] | None) -> Iterator[Problem]:
@@ -149,6 +176,10 @@ def _one_rule(display: str, tree: Any, derived: set[str], remedies: set[str] | N
             yield _problem(display, here, path, f"{len(value)} patterns; at most {MAX_PATTERNS}")
         elif key in ("copy", "set"):
             names = value if isinstance(value, list) else list(value) if isinstance(value, dict) else []
+            if len(names) > MAX_DERIVED_FIELDS:
+                yield _problem(
+                    display, here, path, f"{len(names)} fields; a derived fact has at most {MAX_DERIVED_FIELDS}"
+                )
             for name in names:
                 if name in ENGINE_FIELDS:
                     yield _problem(display, here, path, f"{name!r} is a name the engine keeps for itself")
