@@ -11,6 +11,7 @@ lines month by month, so ``explain`` can show the arithmetic.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
@@ -29,38 +30,102 @@ def to_cents(amount: Decimal) -> Decimal:
 
 @dataclass
 class BuyerLedger:
-    """One Buyer's Debentures over time: principal, accrued and paid interest."""
+    """One Buyer's Debentures over time: principal, accrued and paid interest.
+
+    SLD asks for the base on the first day of every month of every breach, and
+    a log spanning decades holds hundreds of conversions and payments, so the
+    ledger is indexed once (day ordinals, prefix sums) on the first question
+    and each answer is a bisection. The Decimal operations are those of the
+    memo's day-by-day sum, grouped by segments of constant principal, in the
+    same order: the amounts are the same to the last digit.
+    """
 
     original_principal: Decimal
     annual_rate: Decimal
     closing: Date
     conversions: list[tuple[Date, Decimal]] = field(default_factory=list)
     interest_paid: list[tuple[Date, Decimal]] = field(default_factory=list)
+    _index: _LedgerIndex | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _indexed(self) -> _LedgerIndex:
+        if self._index is None:
+            self._index = _LedgerIndex.build(self)
+        return self._index
 
     def principal_on(self, day: Date) -> Decimal:
         """Original principal less conversions dated on or before ``day``."""
-        converted = sum((amount for when, amount in self.conversions if when <= day), Decimal(0))
-        return max(self.original_principal - converted, Decimal(0))
+        return self._indexed().principal_on(day.toordinal())
 
     def accrued_interest_on(self, day: Date) -> Decimal:
         """Interest for each day from the Closing (included) to ``day`` (excluded), less payments."""
-        with localcontext(_PRECISION):
-            accrued = Decimal(0)
-            segment_start = self.closing
-            changes = sorted({when for when, _ in self.conversions if self.closing < when < day})
-            for change in [*changes, day]:
-                if change <= segment_start:
-                    continue
-                days = (change - segment_start).days
-                accrued += self.principal_on(segment_start) * self.annual_rate * days / DAYS_IN_YEAR
-                segment_start = change
-            paid = sum((amount for when, amount in self.interest_paid if when <= day), Decimal(0))
-            return max(accrued - paid, Decimal(0))
+        return self._indexed().accrued_interest_on(day.toordinal())
 
     def base_on(self, day: Date) -> Decimal:
         if day < self.closing:
             return Decimal(0)
         return self.principal_on(day) + self.accrued_interest_on(day)
+
+
+@dataclass(frozen=True)
+class _LedgerIndex:
+    """Prefix sums of a ledger, by day ordinal."""
+
+    original: Decimal
+    rate: Decimal
+    closing: int
+    conversion_days: list[int]
+    converted_by: list[Decimal]  # total converted on or before conversion_days[i]
+    change_days: list[int]  # days after the Closing on which the principal changes
+    accrued_at_change: list[Decimal]  # interest from the Closing to change_days[i], excluded
+    payment_days: list[int]
+    paid_by: list[Decimal]
+
+    @staticmethod
+    def build(ledger: BuyerLedger) -> _LedgerIndex:
+        conversions = sorted((when.toordinal(), amount) for when, amount in ledger.conversions)
+        conversion_days = [day for day, _ in conversions]
+        converted_by = list(itertools.accumulate((amount for _, amount in conversions), initial=Decimal(0)))[1:]
+        payments = sorted((when.toordinal(), amount) for when, amount in ledger.interest_paid)
+        paid_by = list(itertools.accumulate((amount for _, amount in payments), initial=Decimal(0)))[1:]
+        index = _LedgerIndex(
+            original=ledger.original_principal,
+            rate=ledger.annual_rate,
+            closing=ledger.closing.toordinal(),
+            conversion_days=conversion_days,
+            converted_by=converted_by,
+            change_days=[],
+            accrued_at_change=[],
+            payment_days=[day for day, _ in payments],
+            paid_by=paid_by,
+        )
+        with localcontext(_PRECISION):
+            accrued = Decimal(0)
+            segment_start = index.closing
+            for change in sorted({day for day in conversion_days if day > index.closing}):
+                accrued += index.principal_on(segment_start) * index.rate * (change - segment_start) / DAYS_IN_YEAR
+                index.change_days.append(change)
+                index.accrued_at_change.append(accrued)
+                segment_start = change
+        return index
+
+    def principal_on(self, day: int) -> Decimal:
+        position = bisect.bisect_right(self.conversion_days, day)
+        converted = self.converted_by[position - 1] if position else Decimal(0)
+        return max(self.original - converted, Decimal(0))
+
+    def accrued_interest_on(self, day: int) -> Decimal:
+        with localcontext(_PRECISION):
+            position = bisect.bisect_left(self.change_days, day)  # changes strictly before ``day``
+            if position:
+                accrued = self.accrued_at_change[position - 1]
+                segment_start = self.change_days[position - 1]
+            else:
+                accrued, segment_start = Decimal(0), self.closing
+            if day > segment_start:
+                accrued += self.principal_on(segment_start) * self.rate * (day - segment_start) / DAYS_IN_YEAR
+            paid_position = bisect.bisect_right(self.payment_days, day)
+            paid = self.paid_by[paid_position - 1] if paid_position else Decimal(0)
+            return max(accrued - paid, Decimal(0))
 
 
 def ledgers_from_facts(
@@ -127,13 +192,3 @@ def simple_interest_on_amount(principal: Decimal, rate: Decimal, start: Date, en
         amount = principal * rate * days / DAYS_IN_YEAR
     summary = f"{principal} x {rate * 100}% x {days}/365 days ({start} to {end_exclusive} excluded)"
     return Computation(to_cents(amount), (), summary)
-
-
-def month_count(start: Date, end_exclusive: Date) -> int:
-    """How many anchored months a breach period touches (for reports)."""
-    boundaries = []
-    number = 0
-    while add_months(start, number) < end_exclusive:
-        boundaries.append(add_months(start, number))
-        number += 1
-    return bisect.bisect_left(boundaries, end_exclusive)
