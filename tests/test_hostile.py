@@ -336,3 +336,12 @@ def test_more_fields_carried_by_obligations_than_the_engine_holds_are_refused(tm
         (folder / f"many-{number:02d}.yaml").write_text(text[: text.index("met_by:")] + "met_by:\n" + met_by)
     [problem] = refusal(folder)
     assert re.match(rf"{re.escape(str(folder / 'many-25.yaml'))}:\d+:\d+: .*more than 200 distinct", problem), problem
+
+
+def test_a_duty_in_breach_from_a_period_end_is_refused(tmp_path: Path) -> None:
+    # Found by the fuzzer: the evaluator has no fact to start such a breach from (AttributeError).
+    text = (AMNIS_RULES / "3z-representation-accuracy.yaml").read_text(encoding="utf-8")
+    assert "  on: representation_breach\n" in text
+    folder = rule_folder(tmp_path, text.replace("  on: representation_breach\n", "  every: month_end\n"))
+    [problem] = refusal(folder)
+    assert "arises: breach_starts: on_trigger needs fact triggers (on: ...), not period ends" in problem
