@@ -49,7 +49,8 @@ OBLIGATION = "obligation"
 HOLDER = "holder"
 PERIOD = "period"
 BREACH = "breach"
-INTERNAL_TYPES = frozenset({OBLIGATION, HOLDER, PERIOD, BREACH})
+SESSION = "session"
+INTERNAL_TYPES = frozenset({OBLIGATION, HOLDER, PERIOD, BREACH, SESSION})
 
 ALWAYS_TRUE = {"_c": {"o": "_c"}}
 
@@ -67,6 +68,7 @@ BindingKind = Literal[
     "grant",
     "review",
     "holding_starts",
+    "session_opened",
     "holding_ends",
     "waive",
 ]
@@ -403,6 +405,10 @@ def _compile_review(rule: ReviewRule, form: CompiledForm) -> None:
 
 def _compile_agreement(form: CompiledForm) -> None:
     """Rules every agreement has: who holds Securities, waivers, discharge."""
+    # Every session fires at least once: durable-rules leaves a session's action
+    # context uninitialised until its first action, and delete_state then frees
+    # a garbage pointer (a lone fact before the Closing crashed the process).
+    form.add("$session/opened", [{"s": {"t": SESSION}}], Binding("session_opened"))
     form.add("$holding/starts", [{"c": {"t": "closing"}}], Binding("holding_starts"))
     form.add(
         "$holding/ends",

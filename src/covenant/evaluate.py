@@ -32,7 +32,7 @@ from functools import cached_property
 from typing import Any
 
 from covenant.calendar import BusinessCalendar, Date, add_months, as_date, month_text, shift
-from covenant.compiler import BREACH, HOLDER, OBLIGATION, PERIOD, CompiledForm, engine_field_for
+from covenant.compiler import BREACH, HOLDER, OBLIGATION, PERIOD, SESSION, CompiledForm, engine_field_for
 from covenant.engine import EnginePool, Patterns, Ruleset
 from covenant.facts import Fact
 from covenant.language import (
@@ -173,6 +173,7 @@ class Evaluation:
 
     # --- the walk -------------------------------------------------------
     def run(self) -> AgreementState:
+        self._assert({"t": SESSION, "_c": 1})
         by_day: dict[Date, list[Fact]] = defaultdict(list)
         for fact in sorted(self.facts, key=lambda f: (f.date, f.order)):
             effective = self.calendar.effective_date(fact.date, fact.fields.get("method"))
@@ -280,6 +281,9 @@ class Evaluation:
     def on_fire(self, binding_kind: str, rule_id: str | None, index: int, detail: int, patterns: Patterns) -> None:
         handler = getattr(self, f"_on_{binding_kind}")
         handler(rule_id, index, detail, patterns)
+
+    def _on_session_opened(self, _rule: str | None, _i: int, _d: int, _patterns: Patterns) -> None:
+        """Nothing to do: the firing itself readies the session for delete_state."""
 
     def _on_holding_starts(self, _rule: str | None, _i: int, _d: int, patterns: Patterns) -> None:
         if self.closing is not None:
@@ -977,8 +981,10 @@ class Portfolio:
             return run.run()
         finally:
             del self._runs[sid]
-            ruleset.close_session(sid)
-            self.pool.forget(sid)
+            try:
+                ruleset.close_session(sid)
+            finally:
+                self.pool.forget(sid)
 
 
 def default_as_of(facts: Iterable[Fact]) -> Date | None:
