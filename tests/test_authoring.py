@@ -35,7 +35,7 @@ from covenant.schema import SCHEMAS, json_schema, render_schema
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS, ROOT
 
-AGREEMENT_TEXT = ROOT.parent / "shared" / "agreement" / "amnis-spa-2003.txt"
+AGREEMENT_TEXT = AMNIS_RULES / "agreement.txt"
 GUIDE = ROOT / "docs" / "authoring.md"
 SCHEMA_FOLDER = ROOT / "schemas"
 
@@ -46,14 +46,11 @@ def run(*args: str | Path) -> Result:
 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """work/ with a copy of the rules and the example log; shared/agreement/ beside it, as in the repository."""
+    """work/ with a copy of the rules (agreement text included) and the example log, as in the repository."""
     work = tmp_path / "work"
     shutil.copytree(AMNIS_RULES, work / "rules" / "amnis-spa-2003")
     (work / "facts").mkdir()
     shutil.copy(EXAMPLE_FACTS, work / "facts" / EXAMPLE_FACTS.name)
-    text = tmp_path / "shared" / "agreement" / AGREEMENT_TEXT.name
-    text.parent.mkdir(parents=True)
-    shutil.copy(AGREEMENT_TEXT, text)
     monkeypatch.chdir(work)
     return work
 

@@ -20,19 +20,17 @@ from covenant.cli import main
 from covenant.diagnostics import InputError
 from covenant.lint import format_problem, lint
 
-from .conftest import AMNIS_RULES, ROOT
+from .conftest import AMNIS_RULES
 
-AGREEMENT_TEXT = ROOT.parent / "shared" / "agreement" / "amnis-spa-2003.txt"
+AGREEMENT_TEXT = AMNIS_RULES / "agreement.txt"
 
 
 @pytest.fixture
 def rules(tmp_path: Path) -> Path:
-    """A copy of the Amnis rule folder at work/rules/amnis-spa-2003, its text at shared/agreement."""
+    """A copy of the Amnis rule folder (its agreement text included) at work/rules/amnis-spa-2003."""
     folder = tmp_path / "work" / "rules" / "amnis-spa-2003"
     shutil.copytree(AMNIS_RULES, folder)
-    text = tmp_path / "shared" / "agreement" / "amnis-spa-2003.txt"
-    text.parent.mkdir(parents=True)
-    shutil.copy(AGREEMENT_TEXT, text)
+    assert (folder / AGREEMENT_TEXT.name).is_file()
     return folder
 
 
@@ -171,7 +169,7 @@ def test_what_the_engine_cannot_take_is_reported_too(rules: Path) -> None:
 
 
 def test_an_unreadable_text_file(rules: Path) -> None:
-    line = edit(rules / "agreement.yaml", "text_file: ../../../shared", "text_file: ../../../nowhere")
+    line = edit(rules / "agreement.yaml", "text_file: agreement.txt", "text_file: nowhere.txt")
     assert [(f, n) for f, n, _ in problems_of(rules, "text-file")] == [("agreement.yaml", line)]
 
 
