@@ -368,16 +368,22 @@ class Evaluation:
             return patterns["h"]["buyer"]
         return patterns["f"].get(owed_to["buyer_in"])
 
-    def _trigger_fields(self, fact: dict[str, Any], terms: dict[str, Any], beneficiary: str | None) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
+    @cached_property
+    def _copied_fields(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """Which trigger fields and terms every obligation carries for joins, planned once."""
+        from_trigger: list[tuple[str, str]] = []
+        from_terms: list[tuple[str, str]] = []
         for engine_field, reference in self.form.obligation_fields.items():
             if engine_field in ("tkey", "tdate", "beneficiary"):
                 continue
             head, _, name = reference.partition(".")
-            if head == "trigger" and name in fact:
-                fields[engine_field] = fact[name]
-            elif head == "terms" and name in terms:
-                fields[engine_field] = terms[name]
+            (from_trigger if head == "trigger" else from_terms).append((engine_field, name))
+        return from_trigger, from_terms
+
+    def _trigger_fields(self, fact: dict[str, Any], terms: dict[str, Any], beneficiary: str | None) -> dict[str, Any]:
+        from_trigger, from_terms = self._copied_fields
+        fields = {engine_field: fact[name] for engine_field, name in from_trigger if name in fact}
+        fields.update((engine_field, terms[name]) for engine_field, name in from_terms if name in terms)
         return fields
 
     def _new_obligation(
