@@ -18,7 +18,7 @@ from covenant.authoring_cli import compile_command, explain_command, lint_comman
 from covenant.calendar import Date, as_date
 from covenant.changes import diff, load_previous
 from covenant.diagnostics import InputError
-from covenant.portfolio_cli import portfolio
+from covenant.portfolio_cli import portfolio, run_portfolio
 from covenant.render import FORMATS, context_from, render
 from covenant.reports_cli import evaluate, show_progress, terminal_width, upcoming
 
@@ -62,7 +62,18 @@ def main() -> None:
 @main.command()
 @click.argument("facts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--rules", "rules_dir", required=True, type=click.Path(path_type=Path), help="The agreement's rule folder."
+    "--rules", "rules_dir", default=None, type=click.Path(path_type=Path), help="The agreement's rule folder."
+)
+@click.option(
+    "--portfolio",
+    "portfolio_file",
+    default=None,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A portfolio file of agreements (instead of --rules): every agreement is reported.",
+)
+@click.option("--jobs", default=1, show_default=True, type=int, help="With --portfolio: worker processes.")
+@click.option(
+    "--scheduler", default=None, help="With --portfolio: a Dask scheduler address (tcp://host:8786) to evaluate on."
 )
 @click.option(
     "--as-of", type=DateType(), default=None, help="Evaluate as of this day (default: the latest fact's date)."
@@ -97,7 +108,10 @@ def main() -> None:
 )
 def check(
     facts: tuple[Path, ...],
-    rules_dir: Path,
+    rules_dir: Path | None,
+    portfolio_file: Path | None,
+    jobs: int,
+    scheduler: str | None,
     as_of: Date | None,
     output_format: str,
     output: Path | None,
@@ -113,6 +127,26 @@ def check(
     Formats: text (terminal), json (report.md), markdown, html (one
     self-contained file with a timeline), csv (one row per obligation).
     """
+    if (rules_dir is None) == (portfolio_file is None):
+        raise click.UsageError("give either --rules DIR (one agreement) or --portfolio FILE (many)")
+    if portfolio_file is not None:
+        sys.exit(
+            run_portfolio(
+                portfolio_file,
+                facts,
+                as_of=as_of,
+                output_format=output_format,
+                output=output,
+                jobs=jobs,
+                scheduler=scheduler,
+                lenient=skip_invalid,
+                color=color,
+                fail_on=fail_on,
+            )
+        )
+    if jobs != 1 or scheduler is not None:
+        raise click.UsageError("--jobs and --scheduler go with --portfolio")
+    assert rules_dir is not None
     checked = evaluate(facts, rules_dir, as_of, lenient=skip_invalid, with_progress=show_progress(show))
     report = checked.report
     for line in report.get("skipped", []):
