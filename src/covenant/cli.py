@@ -15,8 +15,9 @@ from pathlib import Path
 import click
 
 from covenant.authoring_cli import compile_command, explain_command, lint_command, schema_command, test_command
-from covenant.calendar import Date, as_date
+from covenant.calendar import Date
 from covenant.changes import diff, load_previous
+from covenant.clitypes import DateType
 from covenant.diagnostics import InputError
 from covenant.portfolio_cli import portfolio, run_portfolio
 from covenant.render import FORMATS, context_from, render
@@ -24,18 +25,6 @@ from covenant.reports_cli import evaluate, show_progress, terminal_width, upcomi
 
 EXIT_BREACH = 1
 EXIT_INPUT = 2
-
-
-class DateType(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Date:
-        if isinstance(value, Date):
-            return value
-        try:
-            return as_date(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a date written YYYY-MM-DD", param, ctx)
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -645,6 +645,30 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 class _Loading:
     """What one run of ``load_fact_logs`` has seen so far."""
 
+    def resolve_refs(self) -> list[Fact]:
+        """The facts whose refs resolve; in lenient mode a dangling ref skips its fact, and so on.
+
+        Raises ``InputError`` with every problem found (strict mode) once the log is read.
+        """
+        facts = self.facts
+        while True:
+            found = list(_ref_problems(facts, self.rejected_ids, self.rejected_offerings))
+            if not found:
+                break
+            if not self.lenient:
+                self.problems.extend(problem for _, problem in found)
+                break
+            self.skipped.extend(problem for _, problem in found)
+            dropped = {fact.id for fact, _ in found}
+            for fact, problem in found:
+                self.rejected_ids.setdefault(fact.id, f"{problem.file}:{problem.line}")
+                if fact.type == "financing":
+                    self.rejected_offerings.setdefault(fact.fields["ref"], f"{problem.file}:{problem.line}")
+            facts = [f for f in facts if f.id not in dropped]
+        if self.problems:
+            raise InputError(self.problems)
+        return facts
+
     lenient: bool
     check: FactCheck | None
     facts: list[Fact] = field(default_factory=list)
@@ -721,23 +745,7 @@ def load_fact_logs(paths: Iterable[Path], *, lenient: bool = False, check: FactC
     loading = _Loading(lenient=lenient, check=check)
     for path in expand_paths(paths):
         loading.read_file(path)
-    facts = loading.facts
-    while True:
-        found = list(_ref_problems(facts, loading.rejected_ids, loading.rejected_offerings))
-        if not found:
-            break
-        if not lenient:
-            loading.problems.extend(problem for _, problem in found)
-            break
-        loading.skipped.extend(problem for _, problem in found)
-        dropped = {fact.id for fact, _ in found}
-        for fact, problem in found:
-            loading.rejected_ids.setdefault(fact.id, f"{problem.file}:{problem.line}")
-            if fact.type == "financing":
-                loading.rejected_offerings.setdefault(fact.fields["ref"], f"{problem.file}:{problem.line}")
-        facts = [f for f in facts if f.id not in dropped]
-    if loading.problems:
-        raise InputError(loading.problems)
+    facts = loading.resolve_refs()
     return FactLog(facts=tuple(facts), skipped=tuple(sorted(loading.skipped)), lines_read=loading.lines_read)
 
 

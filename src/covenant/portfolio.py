@@ -522,24 +522,8 @@ def load_agreement_facts(work: AgreementWork, files: Sequence[str], form: Compil
         lines_read[display] = lines_read.get(display, 0) + 1
         loading.read_line(number, raw, len(raw), display)
     loading.lines_read = lines_read
-    facts = loading.facts
     # As load_fact_logs does: a ref to nothing is a problem; in lenient mode the fact is skipped, and so on.
-    while True:
-        found = list(fact_logs._ref_problems(facts, loading.rejected_ids, loading.rejected_offerings))
-        if not found:
-            break
-        if not lenient:
-            loading.problems.extend(problem for _, problem in found)
-            break
-        loading.skipped.extend(problem for _, problem in found)
-        dropped = {fact.id for fact, _ in found}
-        for fact, problem in found:
-            loading.rejected_ids.setdefault(fact.id, f"{problem.file}:{problem.line}")
-            if fact.type == "financing":
-                loading.rejected_offerings.setdefault(fact.fields["ref"], f"{problem.file}:{problem.line}")
-        facts = [f for f in facts if f.id not in dropped]
-    if loading.problems:
-        raise InputError(loading.problems)
+    facts = loading.resolve_refs()
     return FactLog(facts=tuple(facts), skipped=tuple(sorted(loading.skipped, key=_place)), lines_read=lines_read)
 
 

@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from covenant.calendar import Date, as_date
+from covenant.clitypes import DateType
 from covenant.diagnostics import InputError
 from covenant.engine import EngineError
 from covenant.pipeline import Checked
@@ -158,24 +159,12 @@ def upcoming_text(report: Mapping[str, Any], within: int, items: Sequence[Mappin
     return "\n".join(line.rstrip() for line in captured.get().split("\n"))
 
 
-class _DateType(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Date:
-        if isinstance(value, Date):
-            return value
-        try:
-            return as_date(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a date written YYYY-MM-DD", param, ctx)
-
-
 @click.command()
 @click.argument("facts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--rules", "rules_dir", required=True, type=click.Path(path_type=Path), help="The agreement's rule folder."
 )
-@click.option("--as-of", type=_DateType(), default=None, help="Count from this day (default: the latest fact's date).")
+@click.option("--as-of", type=DateType(), default=None, help="Count from this day (default: the latest fact's date).")
 @click.option(
     "--within",
     type=click.IntRange(min=0),
