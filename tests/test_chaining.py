@@ -26,9 +26,7 @@ def _report(tmp_path: Path, facts: list[dict[str, Any]], as_of: str) -> dict[str
 
 
 def _one(report: dict[str, Any], rule: str, **identity: Any) -> dict[str, Any]:
-    found = [
-        o for o in report["obligations"] if o["rule"] == rule and all(o[k] == v for k, v in identity.items())
-    ]
+    found = [o for o in report["obligations"] if o["rule"] == rule and all(o[k] == v for k, v in identity.items())]
     assert len(found) == 1, f"{rule} {identity}: {len(found)} obligations"
     return found[0]
 
@@ -46,8 +44,14 @@ def test_lock_up_finding_names_the_derived_period_and_its_sources(tmp_path: Path
             CLOSING,
             {"id": "reg", "type": "registration_effective", "date": "2003-12-01"},
             {"id": "susp", "type": "sales_suspended", "date": "2004-01-05", "until": "2004-01-14"},
-            {"id": "fn1", "type": "financing", "date": "2004-06-08", "ref": "OFF", "stage": "negotiation",
-             "warrants": True},
+            {
+                "id": "fn1",
+                "type": "financing",
+                "date": "2004-06-08",
+                "ref": "OFF",
+                "stage": "negotiation",
+                "warrants": True,
+            },
         ],
         "2004-06-30",
     )
@@ -66,8 +70,17 @@ def test_lock_up_period_not_ended_without_registration(tmp_path: Path) -> None:
     # ended: a warrant financing on 2004-03-01 is still inside it.
     report = _report(
         tmp_path,
-        [CLOSING, {"id": "fn1", "type": "financing", "date": "2004-03-01", "ref": "OFF", "stage": "agreement",
-                   "warrants": True}],
+        [
+            CLOSING,
+            {
+                "id": "fn1",
+                "type": "financing",
+                "date": "2004-03-01",
+                "ref": "OFF",
+                "stage": "agreement",
+                "warrants": True,
+            },
+        ],
         "2004-03-31",
     )
     finding = _one(report, "lock-up", trigger="fn1")
@@ -89,8 +102,9 @@ def test_stockholder_approval_rests_on_the_derived_fact(tmp_path: Path) -> None:
     assert finding["status"] == "fulfilled"
     assert finding["trigger"] is None  # a fixed-date obligation of the agreement
     assert finding["evidence"] == ["c1", "sa", "coa"]
-    assert "stockholder_approval_complete, derived by 4(l) (stockholder-approval-complete) from sa, coa" in (
-        finding["explanation"]
+    assert (
+        "stockholder_approval_complete, derived by 4(l) (stockholder-approval-complete) from sa, coa"
+        in (finding["explanation"])
     )
 
 
@@ -141,6 +155,4 @@ def test_listing_lost_only_when_no_eligible_market_remains(tmp_path: Path) -> No
         "2003-10-31",
     )
     listing = [o for o in report["obligations"] if o["rule"] == "listing"]
-    assert [(o["trigger"], o["status"], o["breach_start"]) for o in listing] == [
-        ("amex-off", "breached", "2003-10-01")
-    ]
+    assert [(o["trigger"], o["status"], o["breach_start"]) for o in listing] == [("amex-off", "breached", "2003-10-01")]

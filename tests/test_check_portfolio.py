@@ -25,7 +25,7 @@ def test_check_with_a_portfolio_gives_the_portfolio_commands_bytes(fund: tuple[P
 
 
 def test_check_needs_rules_or_a_portfolio(fund: tuple[Path, Path]) -> None:  # noqa: F811
-    portfolio, feed = fund
+    _portfolio, feed = fund
     runner = CliRunner()
     neither = runner.invoke(main, ["check", str(feed)])
     assert neither.exit_code == 2
