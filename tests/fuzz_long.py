@@ -41,10 +41,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+
+from covenant.facts import DeliveryWhat
 
 ROOT = Path(__file__).resolve().parent.parent
 AMNIS_RULES = ROOT / "rules" / "amnis-spa-2003"
@@ -92,18 +94,7 @@ HOSTILE_TEXT = [
 ]
 HOSTILE_FIELDS = ["$s", "$and", "sid", "id2", "_c", "t", "key", "day", "okey", "tkey", "tday", "rule", "by_rule", "x"]
 FORMS = ["10-QSB", "10-KSB", "8-K", "10-QSB/A", "10-KSB/A", "8-K/A", "D", "PRE 14C", "DEF 14C", "SB-2", "NT 10-Q"]
-WHATS = [
-    "sec_report",
-    "press_release",
-    "stockholder_notice",
-    "reserve_list",
-    "information_statement",
-    "offering_notice",
-    "contact_information",
-    "form_d_copy",
-    "exchange_notice",
-    "sec_correspondence",
-]
+WHATS = list(get_args(DeliveryWhat))  # the vocabulary of facts.md, as the fact models hold it
 OFFERINGS = ["bridge", "pipe", "o-1"]
 CLAUSES = ["4(e)", "4(m)", "4(q)", "4(l)", "3(x)", "3(a)"]
 RULE_IDS = [

@@ -645,6 +645,16 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 class _Loading:
     """What one run of ``load_fact_logs`` has seen so far."""
 
+    lenient: bool
+    check: FactCheck | None
+    facts: list[Fact] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+    lines_read: dict[str, int] = field(default_factory=dict)
+    first_seen: dict[str, Fact] = field(default_factory=dict)
+    rejected_ids: dict[str, str] = field(default_factory=dict)  # id of a rejected line -> file:line
+    rejected_offerings: dict[str, str] = field(default_factory=dict)  # financing ref of a rejected line -> place
+
     def resolve_refs(self) -> list[Fact]:
         """The facts whose refs resolve; in lenient mode a dangling ref skips its fact, and so on.
 
@@ -668,16 +678,6 @@ class _Loading:
         if self.problems:
             raise InputError(self.problems)
         return facts
-
-    lenient: bool
-    check: FactCheck | None
-    facts: list[Fact] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    skipped: list[Problem] = field(default_factory=list)
-    lines_read: dict[str, int] = field(default_factory=dict)
-    first_seen: dict[str, Fact] = field(default_factory=dict)
-    rejected_ids: dict[str, str] = field(default_factory=dict)  # id of a rejected line -> file:line
-    rejected_offerings: dict[str, str] = field(default_factory=dict)  # financing ref of a rejected line -> place
 
     def reject(self, problems: list[Problem], raw: Any) -> None:
         (self.skipped if self.lenient else self.problems).extend(problems)
