@@ -11,7 +11,7 @@ import datetime
 
 import pytest
 
-from covenant.calendar import BusinessCalendar, Date, add_months, as_date, month_end
+from covenant.calendar import BusinessCalendar, Date, add_months, as_date, day_of, days_between, month_end, shift
 
 USNY = BusinessCalendar()  # the memo's calendar: USNY holidays, roll "following", mail 5 days
 NO_ROLL = BusinessCalendar(roll="none")
@@ -238,3 +238,15 @@ def test_as_date_accepts_strings_and_dates() -> None:
     assert as_date(datetime.date(2003, 5, 9)) == d("2003-05-09")
     with pytest.raises(ValueError):
         as_date("2003-02-30")
+
+
+def test_add_months_and_days_between_agree_with_pendulum_on_every_day_of_a_leap_cycle() -> None:
+    """The ordinal shortcuts SLD uses give what ``Date.add(months=)`` and ``Date - Date`` give."""
+    first = d("2003-01-01")
+    for offset in range(4 * 366):
+        start = shift(first, offset)
+        for months in (0, 1, 2, 11, 12, 13, 25):
+            moved = add_months(start, months)
+            assert moved == start.add(months=months) and type(moved) is Date, (start, months)
+        assert days_between(first, start) == (start - first).days == offset
+        assert day_of(start.toordinal()) == start

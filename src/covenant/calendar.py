@@ -15,9 +15,10 @@ Dates are ``pendulum.Date`` values throughout; nothing here reads the clock.
 
 from __future__ import annotations
 
+from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date as _stdlib_date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 
 import holidays
@@ -36,9 +37,15 @@ def as_date(value: _stdlib_date | str) -> Date:
     return pendulum.Date(value.year, value.month, value.day)
 
 
+@lru_cache(maxsize=1 << 17)
+def day_of(ordinal: int) -> Date:
+    """The Date of a day ordinal (how the engine carries days), remembered: pendulum builds each in Python."""
+    return Date.fromordinal(ordinal)
+
+
 def shift(day: Date, days: int) -> Date:
     """``day`` plus a number of calendar days; ordinal arithmetic, far cheaper than ``Date.add``."""
-    return Date.fromordinal(day.toordinal() + days)
+    return day_of(day.toordinal() + days)
 
 
 def month_text(day: Date) -> str:
@@ -47,8 +54,19 @@ def month_text(day: Date) -> str:
 
 
 def add_months(start: Date, months: int) -> Date:
-    """Calendar-month addition, clamped to the month's end (2003-01-31 + 1 = 2003-02-28)."""
-    return start.add(months=months)
+    """Calendar-month addition, clamped to the month's end (2003-01-31 + 1 = 2003-02-28).
+
+    The arithmetic of ``Date.add(months=...)``, without its duration objects:
+    SLD asks for two month boundaries per month of every breach.
+    """
+    year, month = divmod(start.year * 12 + start.month - 1 + months, 12)
+    month += 1
+    return Date(year, month, min(start.day, monthrange(year, month)[1]))
+
+
+def days_between(first: Date, second: Date) -> int:
+    """``(second - first).days``, by ordinals: pendulum's subtraction builds an Interval."""
+    return second.toordinal() - first.toordinal()
 
 
 def month_end(day: Date) -> Date:
@@ -148,3 +166,16 @@ class BusinessCalendar:
         if method == "mail":
             return shift(day, self.mail_delay_days)
         return day
+
+
+@lru_cache(maxsize=64)
+def shared_calendar(
+    market: str | None, country: str | None, subdivision: str | None, roll: RollConvention, mail_delay_days: int
+) -> BusinessCalendar:
+    """One calendar per set of conventions for the whole process.
+
+    A portfolio holds many agreements on the same conventions; sharing the
+    calendar shares its holiday tables and its remembered answers, which
+    depend on nothing else.
+    """
+    return BusinessCalendar(market, country, subdivision, roll, mail_delay_days)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from covenant.calendar import Date
+from covenant.calendar import Date, shift
 
 if TYPE_CHECKING:
     from covenant.compiler import CompiledForm
@@ -109,7 +109,7 @@ def _remedy_sentence(line: RemedyLine, form: CompiledForm) -> str:
     if line.amount is None:
         return f"{definition.clause}: {line.kind.replace('_', ' ')}."
     assert line.computation is not None and line.start is not None and line.end_exclusive is not None
-    last = line.end_exclusive.subtract(days=1)
+    last = shift(line.end_exclusive, -1)
     if line.computation.lines:
         months = "; ".join(
             f"month {m.number} {m.rate * 100:g}% x {m.base:.2f} x {m.days}/{m.days_in_month}"

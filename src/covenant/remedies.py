@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
-from covenant.calendar import Date, add_months
+from covenant.calendar import Date, add_months, days_between
 from covenant.facts import Fact
 
 CENT = Decimal("0.01")
@@ -174,8 +174,8 @@ def monthly_rates_on_outstanding(
             if month_start >= end_exclusive:
                 break
             month_end = add_months(start, number)
-            days = (min(month_end, end_exclusive) - month_start).days
-            days_in_month = (month_end - month_start).days
+            days = days_between(month_start, min(month_end, end_exclusive))
+            days_in_month = days_between(month_start, month_end)
             rate = rates[min(number, len(rates)) - 1]
             base = ledger.base_on(month_start)
             amount = rate * base * days / days_in_month
@@ -187,7 +187,7 @@ def monthly_rates_on_outstanding(
 
 def simple_interest_on_amount(principal: Decimal, rate: Decimal, start: Date, end_exclusive: Date) -> Computation:
     """Simple interest, actual/365, from ``start`` (included) to ``end_exclusive``."""
-    days = max((end_exclusive - start).days, 0)
+    days = max(days_between(start, end_exclusive), 0)
     with localcontext(_PRECISION):
         amount = principal * rate * days / DAYS_IN_YEAR
     summary = f"{principal} x {rate * 100}% x {days}/365 days ({start} to {end_exclusive} excluded)"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from covenant.calendar import Date
+from covenant.calendar import Date, days_between, shift
 from covenant.compiler import CompiledForm
 from covenant.evaluate import AgreementState, Obligation
 from covenant.language import RemedyDefinition
@@ -56,7 +56,7 @@ def days_in_breach(obligation: Obligation, as_of: Date) -> int:
     end = breach_end(obligation, as_of)
     if end is None or obligation.breach_start is None:
         return 0
-    return max((end.add(days=1) - obligation.breach_start).days, 0)
+    return max(days_between(obligation.breach_start, end) + 1, 0)
 
 
 def _buyers_owed(obligation: Obligation, state: AgreementState) -> list[str]:
@@ -92,7 +92,7 @@ def remedy_lines(
                     *(d for b, d in obligation.discharged_by.items() if b == buyer),
                 ]
             )
-            end_exclusive = stop.add(days=1)
+            end_exclusive = shift(stop, 1)
             if definition.formula == "monthly_rates_on_outstanding":
                 start = obligation.breach_start
                 computation = monthly_rates_on_outstanding(ledgers[buyer], definition.rates, start, end_exclusive)
@@ -128,6 +128,9 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
     counts = dict.fromkeys(STATUS_ORDER, 0)
     from covenant.explain import explanation  # a renderer of the same facts; imported late to stay acyclic
 
+    survival = state.agreement.survival
+    survival_ends = state.closing.add(years=survival.years) if survival and state.closing else None
+
     for obligation in sorted(state.obligations.values(), key=_sort_key):
         lines = remedy_lines(obligation, state, form, ledgers)
         for line in lines:
@@ -156,13 +159,12 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
             entry["waived_by"] = {b: d.isoformat() for b, d in sorted(obligation.waived_by.items())}
         if obligation.discharged_by:
             entry["discharged_by"] = {b: d.isoformat() for b, d in sorted(obligation.discharged_by.items())}
-        survival = state.agreement.survival
         if (
             survival
-            and state.closing
+            and survival_ends
             and obligation.breach_start
             and _survival_applies(obligation, survival.sections)
-            and obligation.breach_start > state.closing.add(years=survival.years)
+            and obligation.breach_start > survival_ends
         ):
             entry["survival_note"] = survival.note
         obligations.append(entry)
