@@ -31,7 +31,16 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from covenant.calendar import BusinessCalendar, Date, add_months, as_date, month_text, shift
+from covenant.calendar import (
+    BusinessCalendar,
+    Date,
+    add_months,
+    as_date,
+    day_of,
+    month_text,
+    shared_calendar,
+    shift,
+)
 from covenant.compiler import BREACH, HOLDER, OBLIGATION, PERIOD, SESSION, CompiledForm, engine_field_for
 from covenant.engine import EnginePool, Patterns, Ruleset
 from covenant.facts import Fact
@@ -51,11 +60,13 @@ from covenant.language import (
 )
 
 OPEN = "pending"
+DueMemo = dict[tuple[int, BusinessCalendar, Date], tuple[Date, str]]
+"""Deadlines already computed: (the rule's ``Due``, the calendar, the anchor day) -> (deadline, its words)."""
 UNKNOWN_END = 10**8
 """A period end not known yet (no registration effective): compares after every real day."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Obligation:
     """One (rule, trigger, beneficiary) and everything known about it."""
 
@@ -134,16 +145,13 @@ class Evaluation:
         facts: Iterable[Fact],
         as_of: Date,
         agreement: Agreement | None = None,
+        due_memo: DueMemo | None = None,
     ):
         self.form = form
         self.agreement = agreement or form.agreement
         settings = self.agreement.calendar
-        self.calendar = BusinessCalendar(
-            market=settings.business_days,
-            country=settings.country,
-            subdivision=settings.subdivision,
-            roll=settings.roll,
-            mail_delay_days=settings.mail_delay_days,
+        self.calendar = shared_calendar(
+            settings.business_days, settings.country, settings.subdivision, settings.roll, settings.mail_delay_days
         )
         self.ruleset = ruleset
         self.sid = sid
@@ -165,9 +173,10 @@ class Evaluation:
         self._end_of_day: dict[Date, list[str]] = defaultdict(list)
         self._retract_today: list[dict[str, Any]] = []
         self._consumed: list[dict[str, Any]] = []
+        self._consumed_ids: set[str] = set()  # engine ids of today's facts used up by a rule (a payment)
         self._by_engine_key: dict[str, Fact] = {}
         self._period_queue: list[tuple[Date, str, int]] = []
-        self._due_memo: dict[tuple[int, Date], tuple[Date, str]] = {}
+        self._due_memo = due_memo if due_memo is not None else {}
         self._period_inputs: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self._periods: dict[str, dict[str, Any]] = {}
 
@@ -227,16 +236,19 @@ class Evaluation:
         """Kept while a join on its trigger may still use it (a preview sent before the filing)."""
         for fields in self.form.joined_on_trigger.get(fact.type, ()):
             if all(name in engine_fact for name in fields):
-                return not engine_fact.get("$consumed")
+                return engine_fact["id"] not in self._consumed_ids
         return False
 
     def _end_day(self) -> None:
+        # By engine id: an action's pattern is a copy of the fact asserted, and either may be listed.
+        retracted: set[str] = set()
         for engine_fact in self._retract_today + self._consumed:
-            if not engine_fact.get("$retracted"):
-                engine_fact["$retracted"] = True
-                self.ruleset.retract_fact(_without_marks(engine_fact))
+            if engine_fact["id"] not in retracted:
+                retracted.add(engine_fact["id"])
+                self.ruleset.retract_fact(engine_fact)
         self._retract_today.clear()
         self._consumed.clear()
+        self._consumed_ids.clear()
 
     # --- periods ----------------------------------------------------------
     def _plan_periods(self) -> None:
@@ -405,7 +417,7 @@ class Evaluation:
             o.rule_id == rule.id and o.beneficiary == beneficiary and not o.settled for o in self.obligations.values()
         ):
             return None
-        trigger_date = as_date(Date.fromordinal(fact["day"]) if "day" in fact else self.today)
+        trigger_date = day_of(fact["day"]) if "day" in fact else self.today
         if beneficiary is not None and beneficiary in self.holding:
             held_from, held_to = self.holding[beneficiary]
             if trigger_date < held_from or held_to is not None:
@@ -417,7 +429,7 @@ class Evaluation:
             key=key,
             trigger_key=trigger_key,
             trigger_id=trigger_id,
-            trigger_date=as_date(trigger_date),
+            trigger_date=trigger_date,
             beneficiary=beneficiary,
             due=due,
             alt=index,
@@ -453,7 +465,7 @@ class Evaluation:
         beneficiary: str | None,
         patterns: Patterns,
     ) -> None:
-        anchor = as_date(Date.fromordinal(fact["day"]))
+        anchor = day_of(fact["day"])
         if rule.breach_starts == "on_trigger":
             self._arise_from_trigger(rule, trigger, index, fact, beneficiary, anchor)
             return
@@ -538,7 +550,7 @@ class Evaluation:
 
     def _due(self, due: Due, anchor: Date) -> tuple[Date, str]:
         """The deadline and the words that justify it; the same for every Buyer of a trigger."""
-        key = (id(due), anchor)
+        key = (id(due), self.calendar, anchor)
         known = self._due_memo.get(key)
         if known is None:
             known = self._due_memo[key] = self._compute_due(due, anchor)
@@ -629,7 +641,7 @@ class Evaluation:
         if rule.again_after:
             obligation.requirement_met = True  # the rest is decided tonight, with the events
             return
-        self._meet(obligation, Date.fromordinal(fact["day"]), rule.curable)
+        self._meet(obligation, day_of(fact["day"]), rule.curable)
 
     def _meet(self, obligation: Obligation, on: Date, curable: bool) -> None:
         if obligation.due is None:  # in breach from the trigger unless met the same day
@@ -692,7 +704,7 @@ class Evaluation:
         buyer = waiver["by"]
         obligation.note_evidence(waiver["key"])
         self.used.add(waiver["key"])
-        on = Date.fromordinal(waiver["day"])
+        on = day_of(waiver["day"])
         if obligation.beneficiary is not None:
             self._end(obligation, "waived", on)
             return
@@ -816,9 +828,9 @@ class Evaluation:
             {f["key"] for kind in own_types for f in self._period_inputs.get(kind, {}).values() if "key" in f},
             key=lambda k: (k in self.derived, k),
         )
-        fields: dict[str, Any] = {"start": Date.fromordinal(starts[0]), "from": sources}
+        fields: dict[str, Any] = {"start": day_of(starts[0]), "from": sources}
         if known:
-            fields["end"] = Date.fromordinal(end)
+            fields["end"] = day_of(end)
         self.derived[rule_id] = Fact(
             id=rule_id,
             type=rule.derives,
@@ -842,7 +854,7 @@ class Evaluation:
             return None
         else:
             base = base_fact[term.field]
-        day = Date.fromordinal(base).add(years=term.years_after, days=term.days_after)
+        day = day_of(base).add(years=term.years_after, days=term.days_after)
         if term.plus_days_of:
             extra = 0
             suspended: set[int] = set()
@@ -903,7 +915,7 @@ class Evaluation:
             obligation.engine_fact = None
 
     def _consume(self, engine_fact: dict[str, Any]) -> None:
-        engine_fact["$consumed"] = True
+        self._consumed_ids.add(engine_fact["id"])
         self._consumed.append(engine_fact)
 
 
@@ -930,10 +942,6 @@ def _rolled_basis(what: str, raw: Date, day: Date, rolled: str, calendar: Busine
         return f"{what} ({day}, a business day)" if rolled.startswith("rolled") else what
     reason = calendar.holiday_name(raw) or raw.format("dddd")
     return f"{what} is {raw} ({reason}), {rolled}: {day}"
-
-
-def _without_marks(engine_fact: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in engine_fact.items() if not k.startswith("$")}
 
 
 def _engine_facts(fact: Fact, day: Date) -> list[dict[str, Any]]:
@@ -964,6 +972,8 @@ class Portfolio:
     def __init__(self, form: CompiledForm):
         self.form = form
         self._runs: dict[str, Evaluation] = {}
+        # Shared by every agreement of the form: a deadline depends only on the rule, the calendar and the day.
+        self._due_memo: DueMemo = {}
         actions = {
             name: self._dispatcher(binding.kind, binding.rule_id, binding.index, binding.detail)
             for name, binding in form.bindings.items()
@@ -981,7 +991,7 @@ class Portfolio:
     ) -> AgreementState:
         """Evaluate one agreement; ``agreement`` overrides the form's terms (a portfolio's own parties)."""
         ruleset = self.pool.session(sid)
-        run = Evaluation(self.form, ruleset, sid, facts, as_of, agreement)
+        run = Evaluation(self.form, ruleset, sid, facts, as_of, agreement, self._due_memo)
         self._runs[sid] = run
         try:
             return run.run()
