@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from covenant.calendar import as_date
 from covenant.cli import main
 from covenant.diagnostics import InputError
-from covenant.engine import MAX_SESSIONS_PER_RULESET, EnginePool, Ruleset
+from covenant.engine import MAX_SESSIONS_PER_RULESET, EngineError, EnginePool, Ruleset, fnv1a_32
 from covenant.evaluate import Portfolio
 from covenant.parallel import LocalPool
 from covenant.pipeline import check
@@ -396,3 +396,41 @@ def test_run_portfolio_is_the_command_as_a_function(fund: tuple[Path, Path], tmp
     assert json.loads(out.read_text())["portfolio"] == "fund-iii"
     assert run_portfolio(fund[0], [fund[1]], output=tmp_path / "r.html", output_format="html") == 2
     assert not (tmp_path / "r.html").exists()
+
+
+COLLIDING_SIDS = ("agreement-50609", "agreement-108016")
+"""Two agreement ids with the same 32-bit FNV-1a hash: the core would give them one working memory."""
+
+
+def test_a_ruleset_refuses_a_second_open_session_with_the_same_hash() -> None:
+    first, second = COLLIDING_SIDS
+    assert fnv1a_32(first) == fnv1a_32(second)
+    ruleset, fired = _count_rule("portfolio-test-collision")
+    ruleset.open_session(first)
+    assert not ruleset.can_open(second)
+    with pytest.raises(EngineError, match="same engine hash"):
+        ruleset.open_session(second)
+    ruleset.close_session(first)
+    ruleset.open_session(second)  # once the first is closed, the hash is free again
+    assert ruleset.assert_fact(second, {"t": "x"})
+    ruleset.close_session(second)
+    assert fired == [second]
+
+
+def test_engine_pool_keeps_sessions_with_the_same_hash_apart() -> None:
+    """Open side by side, the two colliding agreements get separate copies and see only their own facts."""
+    fired: list[tuple[str, str]] = []
+    pool = EnginePool(
+        "portfolio-test-pool-collision",
+        {"seen": {"all": [{"m": {"t": "x"}}]}},
+        {"seen": lambda sid, patterns: fired.append((sid, patterns["m"]["n"]))},
+    )
+    first, second = COLLIDING_SIDS
+    homes = {sid: pool.session(sid) for sid in COLLIDING_SIDS}
+    assert homes[first] is not homes[second]
+    homes[first].assert_fact(first, {"t": "x", "n": "one"})
+    homes[second].assert_fact(second, {"t": "x", "n": "two"})
+    assert fired == [(first, "one"), (second, "two")]
+    for sid, ruleset in homes.items():
+        ruleset.close_session(sid)
+        pool.forget(sid)

@@ -23,7 +23,7 @@ Known pitfalls designed around (shared/notes/durable-rules.md):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import durable_rules_engine as _core
@@ -56,21 +56,43 @@ def fnv1a_32(text: str) -> int:
     return value
 
 
+class _EngineIds:
+    """``e1``, ``e2``, ... with any id whose FNV hash an earlier one has left out.
+
+    The sequence is the same for every session, so it is computed once per
+    process, as far as the longest session needs: every session then takes
+    its ids from it and no two facts of a session ever share a hash.
+    """
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._hashes: set[int] = set()
+        self._number = 0
+
+    def __getitem__(self, position: int) -> str:
+        while position >= len(self._ids):
+            self._number += 1
+            candidate = f"e{self._number}"
+            digest = fnv1a_32(candidate)
+            if digest not in self._hashes:
+                self._hashes.add(digest)
+                self._ids.append(candidate)
+        return self._ids[position]
+
+
+_ENGINE_IDS = _EngineIds()
+
+
 @dataclass
 class _Session:
-    """Engine ids in use in one session, so no two facts ever share a hash."""
+    """How many engine ids one session has used."""
 
-    next_number: int = 0
-    hashes: set[int] = field(default_factory=set)
+    used: int = 0
 
     def new_id(self) -> str:
-        while True:
-            self.next_number += 1
-            candidate = f"e{self.next_number}"
-            digest = fnv1a_32(candidate)
-            if digest not in self.hashes:
-                self.hashes.add(digest)
-                return candidate
+        engine_id = _ENGINE_IDS[self.used]
+        self.used += 1
+        return engine_id
 
 
 class Ruleset:
@@ -83,6 +105,7 @@ class Ruleset:
         self.name = name
         self._actions = actions
         self._sessions: dict[str, _Session] = {}
+        self._session_hashes: dict[int, str] = {}  # the core finds a session by this hash alone
         self._draining = False
         try:
             self._handle = _core.create_ruleset(name, _encode(definition))
@@ -93,17 +116,29 @@ class Ruleset:
     def session_count(self) -> int:
         return len(self._sessions)
 
+    def can_open(self, sid: str) -> bool:
+        """Whether ``sid`` fits: a free slot, and no open session whose id has the same hash."""
+        return len(self._sessions) < MAX_SESSIONS_PER_RULESET and fnv1a_32(sid) not in self._session_hashes
+
     def open_session(self, sid: str) -> None:
         if sid in self._sessions:
             return
         if len(self._sessions) >= MAX_SESSIONS_PER_RULESET:
             raise EngineError(f"ruleset {self.name!r} already holds {MAX_SESSIONS_PER_RULESET} sessions")
+        digest = fnv1a_32(sid)
+        if digest in self._session_hashes:
+            # Two open sessions whose ids share a hash would share one working memory in the core.
+            other = self._session_hashes[digest]
+            raise EngineError(f"sessions {other!r} and {sid!r} have the same engine hash; open them apart")
+        self._session_hashes[digest] = sid
         self._sessions[sid] = _Session()
 
     def close_session(self, sid: str) -> None:
         """Forget an agreement's working memory once its evaluation is over."""
         session = self._sessions.pop(sid, None)
-        if session is not None and session.next_number:  # the core has no state for a session never asserted into
+        if session is not None:
+            del self._session_hashes[fnv1a_32(sid)]
+        if session is not None and session.used:  # the core has no state for a session never asserted into
             _core.delete_state(self._handle, sid)
 
     def assert_fact(self, sid: str, fact: dict[str, Any]) -> bool:
@@ -148,8 +183,9 @@ class Ruleset:
 class EnginePool:
     """Copies of one compiled ruleset, so any number of agreements fit.
 
-    Sessions are assigned to copies in the order agreements are opened;
-    each copy holds at most ``MAX_SESSIONS_PER_RULESET``.
+    A session goes to the first copy with a free slot and no open session
+    whose id has the same hash; each copy holds at most
+    ``MAX_SESSIONS_PER_RULESET`` open sessions, and closing one frees its slot.
     """
 
     def __init__(self, name: str, definition: dict[str, Any], actions: dict[str, Action]):
@@ -164,14 +200,15 @@ class EnginePool:
         home = self._home.get(sid)
         if home is not None:
             return home
-        if not self._rulesets or self._rulesets[-1].session_count >= MAX_SESSIONS_PER_RULESET:
+        home = next((ruleset for ruleset in self._rulesets if ruleset.can_open(sid)), None)
+        if home is None:
             copy_name = f"{self._name}#{len(self._rulesets) + 1}"
-            self._rulesets.append(Ruleset(copy_name, self._definition, self._actions))
-        home = self._rulesets[-1]
+            home = Ruleset(copy_name, self._definition, self._actions)
+            self._rulesets.append(home)
         home.open_session(sid)
         self._home[sid] = home
         return home
 
     def forget(self, sid: str) -> None:
-        """The session is over; its slot may not be reused (the core keeps counting it)."""
+        """The session is over and closed (``Ruleset.close_session``): its copy may take another."""
         self._home.pop(sid, None)
