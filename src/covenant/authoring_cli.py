@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
 import click
 
 from covenant.account import account_for, render_account
-from covenant.calendar import Date, as_date
+from covenant.calendar import Date
+from covenant.clitypes import as_of_option
 from covenant.compiler import compile_form
 from covenant.coverage import breach_and_compliance, compute_coverage, display_path, render_coverage
 from covenant.diagnostics import InputError
@@ -37,10 +37,6 @@ def _fail_input(error: InputError) -> NoReturn:
     for problem in error.problems:
         click.echo(problem.format(), err=True)
     sys.exit(EXIT_INPUT)
-
-
-def _date(value: datetime | None) -> Date | None:
-    return as_date(value.date()) if value is not None else None
 
 
 @click.command("lint")
@@ -137,18 +133,18 @@ def test_command(rules_dir: Path, show_coverage: bool, selection: str | None) ->
 @click.option("--rule", "rule_id", required=True, help="The rule id, e.g. sec-report-copies.")
 @click.option("--trigger", default=None, help="The trigger as the report shows it: a fact id or a period end.")
 @click.option("--beneficiary", default=None, help="The buyer id, when the obligation is owed to each Buyer.")
-@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Evaluate as of YYYY-MM-DD.")
+@as_of_option()
 def explain_command(
     facts: tuple[Path, ...],
     rules_dir: Path,
     rule_id: str,
     trigger: str | None,
     beneficiary: str | None,
-    as_of: datetime | None,
+    as_of: Date | None,
 ) -> None:
     """Explain one obligation: the clause, the facts, every date and convention, the arithmetic month by month."""
     try:
-        account = account_for(list(facts), rules_dir, rule_id, trigger, beneficiary, _date(as_of))
+        account = account_for(list(facts), rules_dir, rule_id, trigger, beneficiary, as_of)
     except InputError as error:
         _fail_input(error)
     except EngineError as error:

@@ -17,7 +17,15 @@ import click
 from covenant.authoring_cli import compile_command, explain_command, lint_command, schema_command, test_command
 from covenant.calendar import Date
 from covenant.changes import diff, load_previous
-from covenant.clitypes import DateType
+from covenant.clitypes import (
+    as_of_option,
+    color_option,
+    fail_on_option,
+    jobs_option,
+    output_option,
+    scheduler_option,
+    skip_invalid_option,
+)
 from covenant.diagnostics import InputError
 from covenant.portfolio_cli import portfolio, run_portfolio
 from covenant.render import FORMATS, context_from, render
@@ -60,26 +68,14 @@ def main() -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="A portfolio file of agreements (instead of --rules): every agreement is reported.",
 )
-@click.option("--jobs", default=1, show_default=True, type=int, help="With --portfolio: worker processes.")
-@click.option(
-    "--scheduler", default=None, help="With --portfolio: a Dask scheduler address (tcp://host:8786) to evaluate on."
-)
-@click.option(
-    "--as-of", type=DateType(), default=None, help="Evaluate as of this day (default: the latest fact's date)."
-)
+@jobs_option("With --portfolio: worker processes.")
+@scheduler_option("With --portfolio: a Dask scheduler address (tcp://host:8786) to evaluate on.")
+@as_of_option()
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option(
-    "--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the report here, atomically."
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["breach", "never"]),
-    default="never",
-    show_default=True,
-    help="Exit 1 when a breach is found.",
-)
-@click.option("--skip-invalid", is_flag=True, help="Lenient mode: skip invalid fact lines, listing each one.")
-@click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
+@output_option
+@fail_on_option
+@skip_invalid_option
+@color_option
 @click.option(
     "--since",
     type=click.Path(path_type=Path, dir_okay=False),

@@ -1,10 +1,21 @@
-"""Parameter types shared by the commands (kept apart so command modules need not import each other)."""
+"""Parameter types and options shared by the commands.
+
+Kept apart so command modules need not import each other, and so an option
+that two commands take (``check --portfolio`` and ``portfolio``) is declared
+once: same name, same type, same help, same error wording.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from covenant.calendar import Date, as_date
+
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 class DateType(click.ParamType):
@@ -19,3 +30,50 @@ class DateType(click.ParamType):
             return as_date(str(value))
         except ValueError:
             self.fail(f"{value!r} is not a date written YYYY-MM-DD", param, ctx)
+
+
+def as_of_option(
+    help_text: str = "Evaluate as of this day (default: the latest fact's date).",
+) -> Callable[[Command], Command]:
+    return click.option("--as-of", type=DateType(), default=None, help=help_text)
+
+
+def output_option(command: Command) -> Command:
+    return click.option(
+        "--output",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Write the report here, atomically.",
+    )(command)
+
+
+def fail_on_option(command: Command) -> Command:
+    return click.option(
+        "--fail-on",
+        type=click.Choice(["breach", "never"]),
+        default="never",
+        show_default=True,
+        help="Exit 1 when a breach is found.",
+    )(command)
+
+
+def skip_invalid_option(command: Command) -> Command:
+    return click.option(
+        "--skip-invalid", is_flag=True, help="Lenient mode: skip invalid fact lines, listing each one."
+    )(command)
+
+
+def color_option(command: Command) -> Command:
+    return click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")(
+        command
+    )
+
+
+def jobs_option(help_text: str = "Worker processes.") -> Callable[[Command], Command]:
+    return click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help=help_text)
+
+
+def scheduler_option(
+    help_text: str = "A Dask scheduler (tcp://host:8786) to evaluate on.",
+) -> Callable[[Command], Command]:
+    return click.option("--scheduler", default=None, metavar="ADDRESS", help=help_text)

@@ -16,13 +16,21 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Literal
 
 import click
 
-from covenant.calendar import Date, as_date
+from covenant.calendar import Date
+from covenant.clitypes import (
+    as_of_option,
+    color_option,
+    fail_on_option,
+    jobs_option,
+    output_option,
+    scheduler_option,
+    skip_invalid_option,
+)
 from covenant.diagnostics import InputError
 from covenant.engine import EngineError
 from covenant.parallel import BackendError, backend_for
@@ -116,32 +124,18 @@ def run_portfolio(
 @click.command()
 @click.argument("portfolio_file", metavar="PORTFOLIO.yaml", type=click.Path(path_type=Path, dir_okay=False))
 @click.argument("facts", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--as-of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    metavar="YYYY-MM-DD",
-    default=None,
-    help="Evaluate as of this day (default: the latest fact's date in the portfolio).",
-)
+@as_of_option("Evaluate as of this day (default: the latest fact's date in the portfolio).")
 @click.option("--format", "output_format", type=click.Choice(["json", "text"]), default="json", show_default=True)
-@click.option(
-    "--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write the report here, atomically."
-)
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
-@click.option("--scheduler", default=None, metavar="ADDRESS", help="A Dask scheduler (tcp://host:8786) to evaluate on.")
-@click.option(
-    "--fail-on",
-    type=click.Choice(["breach", "never"]),
-    default="never",
-    show_default=True,
-    help="Exit 1 when a breach is found.",
-)
-@click.option("--skip-invalid", is_flag=True, help="Lenient mode: skip invalid fact lines, listing each one.")
-@click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")
+@output_option
+@jobs_option()
+@scheduler_option()
+@fail_on_option
+@skip_invalid_option
+@color_option
 def portfolio(
     portfolio_file: Path,
     facts: tuple[Path, ...],
-    as_of: datetime | None,
+    as_of: Date | None,
     output_format: Literal["json", "text"],
     output: Path | None,
     jobs: int,
@@ -158,7 +152,7 @@ def portfolio(
     status = run_portfolio(
         portfolio_file,
         facts,
-        as_of=as_date(as_of.date()) if as_of else None,
+        as_of=as_of,
         output_format=output_format,
         output=output,
         jobs=jobs,
