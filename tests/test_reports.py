@@ -317,6 +317,20 @@ def test_csv_columns_are_in_a_stable_order(report: dict[str, Any]) -> None:
     assert next(csv.reader(io.StringIO(render_csv(earlier)))) == header
 
 
+
+def test_csv_cells_that_a_spreadsheet_would_run_get_an_apostrophe(report: dict[str, Any]) -> None:
+    hostile = copy.deepcopy(report)
+    first = hostile["obligations"][0]
+    first["explanation"] = '=HYPERLINK("http://evil.example","click")'
+    first["clause"] = "@SUM(A1:A9)"
+    first["trigger"] = "+1"
+    rows = list(csv.DictReader(io.StringIO(render_csv(hostile), newline="")))
+    assert rows[0]["explanation"] == "'" + first["explanation"]
+    assert rows[0]["clause"] == "'@SUM(A1:A9)"
+    assert rows[0]["trigger"] == "'+1"
+    assert rows[1]["explanation"] == report["obligations"][1]["explanation"]  # ordinary cells stay as they are
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
+
 # --- upcoming and ICS -----------------------------------------------------------------------------
 
 

@@ -81,11 +81,25 @@ def row(obligation: Mapping[str, Any]) -> dict[str, str]:
     return cells
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet program read a cell as a formula (OWASP, "CSV injection")."""
+
+
+def neutralised(cell: str) -> str:
+    """A cell no spreadsheet runs: one that would start a formula gets a leading apostrophe.
+
+    No cell the monitor writes starts so today (ids start with a letter or a
+    digit, dates with the year, explanations with the clause), so this only
+    ever changes text a rule or fact file should not have held.
+    """
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def render_csv(report: Mapping[str, Any]) -> str:
     """RFC 4180 CSV (CRLF line ends, quoted when needed), a header row, then one row per obligation."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns(report), restval="", extrasaction="raise")
     writer.writeheader()
     for obligation in report["obligations"]:
-        writer.writerow(row(obligation))
+        writer.writerow({name: neutralised(cell) for name, cell in row(obligation).items()})
     return buffer.getvalue()
