@@ -531,7 +531,7 @@ MAX_NESTING = 8
 """A fact is an object of scalars and lists of ids: two levels. Deeper is not a fact (docs/limits.md)."""
 
 
-def _raw_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, int]]:
+def raw_lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None, int]]:
     """Yield (line number, bytes without the line end, length) for every line.
 
     The file is read a line at a time, and a line longer than
@@ -617,7 +617,7 @@ def _value_problem_key(key: str) -> bool:
     return False
 
 
-def _decode(number: int, raw: bytes | None, length: int, display: str) -> tuple[Any, Problem | None]:
+def decode_line(number: int, raw: bytes | None, length: int, display: str) -> tuple[Any, Problem | None]:
     """One line -> (decoded object, None) or (None, the problem with it)."""
     if raw is None:
         return None, Problem(
@@ -669,8 +669,14 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 @dataclass
-class _Loading:
-    """What one run of ``load_fact_logs`` has seen so far."""
+class FactReader:
+    """Fact lines read one at a time, and what was seen so far.
+
+    ``load_fact_logs`` reads whole files with it; a portfolio feeds it the
+    lines of one agreement picked out of a shared feed (``read_line``), then
+    asks for the facts whose refs resolve (``resolve_refs``). Either way a
+    line is validated the same way and every problem names its file and line.
+    """
 
     lenient: bool
     check: FactCheck | None
@@ -723,7 +729,7 @@ class _Loading:
         count = 0
         try:
             with path.open("rb") as stream:
-                for number, raw_line, length in _raw_lines(stream):
+                for number, raw_line, length in raw_lines(stream):
                     if raw_line is not None and not raw_line.strip():
                         continue
                     count += 1
@@ -738,7 +744,7 @@ class _Loading:
         self.lines_read[display] = count
 
     def read_line(self, number: int, raw_line: bytes | None, length: int, display: str) -> None:
-        value, problem = _decode(number, raw_line, length, display)
+        value, problem = decode_line(number, raw_line, length, display)
         if problem is not None:
             self.reject([problem], None)
             return
@@ -769,7 +775,7 @@ def load_fact_logs(paths: Iterable[Path], *, lenient: bool = False, check: FactC
     (and the facts naming those, and so on): nothing is dropped silently.
     Facts keep their input order, files in the order given.
     """
-    loading = _Loading(lenient=lenient, check=check)
+    loading = FactReader(lenient=lenient, check=check)
     for path in expand_paths(paths):
         loading.read_file(path)
     facts = loading.resolve_refs()

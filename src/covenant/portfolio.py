@@ -289,7 +289,7 @@ def _content(raw: bytes, number: int) -> bytes:
 
 def _lines_with_offsets(stream: IO[bytes]) -> Iterator[tuple[int, int, bytes | None, int]]:
     """``facts``' own line reader (same line ends, same limit), with where each line starts."""
-    lines = fact_logs._raw_lines(stream)  # type: ignore[arg-type]
+    lines = fact_logs.raw_lines(stream)  # type: ignore[arg-type]
     while True:
         offset = stream.tell()
         item = next(lines, None)
@@ -342,7 +342,7 @@ def index_facts(paths: Iterable[Path], spec: PortfolioSpec, *, lenient: bool = F
                 value = _route(raw) if raw is not None else None
                 problem: Problem | None = None
                 if value is None:
-                    _, problem = fact_logs._decode(number, raw, length, display)
+                    _, problem = fact_logs.decode_line(number, raw, length, display)
                     problem = problem or Problem(display, number, None, "not a fact")
                 else:
                     target = value.get("agreement", single)
@@ -515,7 +515,7 @@ def load_agreement_facts(work: AgreementWork, files: Sequence[str], form: Compil
     (its buyers, its id). Raises ``InputError`` unless ``lenient``.
     """
     own = dataclasses.replace(form, agreement=work.member.agreement)
-    loading = fact_logs._Loading(lenient=lenient, check=agreement_checks(own))
+    loading = fact_logs.FactReader(lenient=lenient, check=agreement_checks(own))
     lines_read: dict[str, int] = {}
     for file_number, number, raw in work.lines:
         display = files[file_number]
