@@ -290,10 +290,6 @@ class Evaluation:
             self._retract_today.append(period)
 
     # --- the engine's callbacks -------------------------------------------
-    def on_fire(self, binding_kind: str, rule_id: str | None, index: int, detail: int, patterns: Patterns) -> None:
-        handler = getattr(self, f"_on_{binding_kind}")
-        handler(rule_id, index, detail, patterns)
-
     def _on_session_opened(self, _rule: str | None, _i: int, _d: int, _patterns: Patterns) -> None:
         """Nothing to do: the firing itself readies the session for delete_state."""
 
@@ -981,8 +977,10 @@ class Portfolio:
         self.pool = EnginePool(form.name, form.definition, actions)
 
     def _dispatcher(self, kind: str, rule_id: str | None, index: int, detail: int) -> Any:
+        handler = f"_on_{kind}"
+
         def fire(sid: str, patterns: Patterns) -> None:
-            self._runs[sid].on_fire(kind, rule_id, index, detail, patterns)
+            getattr(self._runs[sid], handler)(rule_id, index, detail, patterns)
 
         return fire
 

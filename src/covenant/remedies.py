@@ -46,6 +46,7 @@ class BuyerLedger:
     conversions: list[tuple[Date, Decimal]] = field(default_factory=list)
     interest_paid: list[tuple[Date, Decimal]] = field(default_factory=list)
     _index: _LedgerIndex | None = field(default=None, init=False, repr=False, compare=False)
+    _bases: dict[Date, Decimal] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def _indexed(self) -> _LedgerIndex:
         if self._index is None:
@@ -61,9 +62,18 @@ class BuyerLedger:
         return self._indexed().accrued_interest_on(day.toordinal())
 
     def base_on(self, day: Date) -> Decimal:
-        if day < self.closing:
-            return Decimal(0)
-        return self.principal_on(day) + self.accrued_interest_on(day)
+        """Principal plus unpaid interest on ``day``: SLD's base for a month starting that day.
+
+        Remembered: breaches that start the same day (several rules, one filing)
+        ask for the same month starts. The ledger's facts are all known before
+        the first question, so an answer never changes.
+        """
+        known = self._bases.get(day)
+        if known is None:
+            before_closing = day < self.closing
+            known = Decimal(0) if before_closing else self.principal_on(day) + self.accrued_interest_on(day)
+            self._bases[day] = known
+        return known
 
 
 @dataclass(frozen=True)
