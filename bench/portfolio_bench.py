@@ -11,7 +11,17 @@ in a fresh process so that peak memory is that run's own:
   assert, pushed into the same compiled ruleset (``engine.Ruleset``) with
   actions that do nothing: no obligations, no calendar, no retraction, no
   report. Decoding and building the engine facts happen before the clock
-  starts. This is the engine's own limit on these facts.
+  starts. This is the engine's own limit on these facts. Reading and
+  validating the same facts (``load_agreement_facts``: JSON, pydantic, the
+  agreement's checks) is timed apart: any monitor that validates at the edge
+  and then asserts runs at most at ``bare / (bare + validation)`` of the
+  bare rate (the "bound");
+- ``the monitor's engine calls``: end to end again, with the C core's calls
+  metered (CPU time of each). The monitor asserts more than the user's
+  facts (obligations, breaches, derived facts, period ends) and retracts
+  what can no longer matter; were its Python free, it would still need
+  that time, so ``bare rate / (facts / metered seconds)`` is the highest
+  ratio its design can reach (the "ceiling").
 
 It prints one table: facts per second end to end and for the bare engine,
 by the wall clock and by CPU time (on a shared machine the wall clock also
@@ -24,7 +34,7 @@ on simulated time.
 
     python bench/portfolio_bench.py                         # 1, 10, 100, 1,000 agreements x 1,000 facts
     python bench/portfolio_bench.py --sizes 10x1000 100x1000 --jobs 1 2
-    python bench/portfolio_bench.py --sizes 1x10000 --no-bare
+    python bench/portfolio_bench.py --sizes 1x10000 --no-bare --no-share
 """
 
 from __future__ import annotations
@@ -90,11 +100,14 @@ def child_bare_engine(portfolio: Path, logs: list[Path]) -> dict[str, Any]:
     user_facts = 0
     from covenant.pipeline import portfolio_for
 
+    validation_cpu = 0.0
     for chunk in chunks(spec, index, None):
         for agreement in chunk.work:
             form = portfolio_for(agreement.member.rules).form
             definitions.setdefault(form.name, form.definition)
+            validating = cpu_seconds()
             log = load_agreement_facts(agreement, chunk.files, form, lenient=False)
+            validation_cpu += cpu_seconds() - validating
             user_facts += len(log.facts)
             ordered = sorted(log.facts, key=lambda f: (f.date, f.order))
             work.append((agreement.member.id, [e for f in ordered for e in _engine_facts(f, f.date)]))
@@ -118,6 +131,7 @@ def child_bare_engine(portfolio: Path, logs: list[Path]) -> dict[str, Any]:
         "peak_mib": peak_mib(),
         "facts": user_facts,
         "engine_facts": engine_facts,
+        "validation_cpu": validation_cpu,
     }
 
 
@@ -125,10 +139,56 @@ def _nothing(_sid: str, _patterns: dict[str, Any]) -> None:
     return None
 
 
+class _MeteredCore:
+    """``durable_rules_engine`` with the CPU time of every call counted (the C core's own work)."""
+
+    def __init__(self, core: Any) -> None:
+        self._core = core
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        function = getattr(self._core, name)
+        clock = time.process_time
+
+        def metered(*args: Any) -> Any:
+            started = clock()
+            try:
+                return function(*args)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + clock() - started
+                self.calls[name] = self.calls.get(name, 0) + 1
+
+        return metered
+
+
+def child_engine_share(portfolio: Path, logs: list[Path], output: Path) -> dict[str, Any]:
+    """End to end (``--jobs 1``) with the C core's calls metered: the engine work the monitor itself needs.
+
+    The monitor asserts more than the user's facts: every obligation is an
+    engine fact (rules match what meets it against it), breaches and derived
+    facts are asserted back so remedy rules chain from them, and facts are
+    retracted when they can no longer matter. If the monitor's Python cost
+    nothing, it would still run at ``facts / core seconds``: that over the
+    bare engine's rate is the highest ratio this design can reach.
+    """
+    import covenant.engine as engine_module
+    from covenant.portfolio_cli import run_portfolio
+
+    meter = _MeteredCore(engine_module._core)
+    engine_module._core = meter  # type: ignore[assignment]
+    status = run_portfolio(portfolio, logs, output=output, jobs=1)
+    if status not in (0, 1):
+        raise SystemExit(f"covenant portfolio exited {status}")
+    return {"core_cpu": sum(meter.seconds.values()), "seconds_by_call": meter.seconds, "calls": meter.calls}
+
+
 def child_main(argv: list[str]) -> int:
     kind, portfolio, output, jobs, *logs = argv
     if kind == "e2e":
         result = child_end_to_end(Path(portfolio), [Path(p) for p in logs], int(jobs), Path(output))
+    elif kind == "share":
+        result = child_engine_share(Path(portfolio), [Path(p) for p in logs], Path(output))
     else:
         result = child_bare_engine(Path(portfolio), [Path(p) for p in logs])
     print(json.dumps(result))
@@ -183,6 +243,7 @@ class Row:
     peak_mib: float
     bare: dict[str, Any] | None
     obligations: int
+    share: dict[str, Any] | None = None
 
     @property
     def rate(self) -> float:
@@ -198,9 +259,29 @@ class Row:
     def bare_rate(self) -> float | None:
         return self.bare["facts"] / self.bare["seconds"] if self.bare else None
 
+    def floor_bound(self) -> float | None:
+        """The highest CPU ratio for any monitor that validates each line (pydantic) and asserts it.
+
+        Reading and validating the facts (``load_agreement_facts``) plus the
+        bare engine's own time: a monitor that did nothing else would run at
+        ``bare / (bare + validation)`` of the bare engine's rate.
+        """
+        if not self.bare or not self.bare.get("cpu"):
+            return None
+        return self.bare["cpu"] / (self.bare["cpu"] + self.bare["validation_cpu"])
+
+    def ceiling(self) -> float | None:
+        """The highest CPU ratio possible if the monitor's Python cost nothing: its own engine calls only."""
+        bare_cpu = self.bare_cpu_rate()
+        if not self.share or not bare_cpu:
+            return None
+        return self.facts / self.share["core_cpu"] / bare_cpu
+
     def cells(self) -> list[str]:
         bare_cpu = self.bare_cpu_rate()
         bare_wall = self.bare_rate()
+        ceiling = self.ceiling()
+        bound = self.floor_bound()
         return [
             f"{self.agreements:,}",
             f"{self.facts:,}",
@@ -214,6 +295,10 @@ class Row:
             f"{bare_cpu:,.0f}" if bare_cpu else "-",
             f"{self.rate / bare_wall:.3f}" if bare_wall else "-",
             f"{self.cpu_rate / bare_cpu:.3f}" if bare_cpu else "-",
+            f"{self.bare['validation_cpu']:,.1f}" if self.bare else "-",
+            f"{bound:.3f}" if bound else "-",
+            f"{self.share['core_cpu']:,.1f}" if self.share else "-",
+            f"{ceiling:.3f}" if ceiling else "-",
             f"{self.peak_mib:,.0f}",
         ]
 
@@ -231,6 +316,10 @@ HEADER = [
     "bare facts/CPU s",
     "ratio (wall)",
     "ratio (CPU)",
+    "validation CPU s",
+    "bound: validate + bare",
+    "monitor's engine calls, CPU s",
+    "ceiling (CPU)",
     "peak MiB",
 ]
 
@@ -272,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", nargs="+", type=int, default=[1], help="--jobs values to run end to end")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare engine")
     parser.add_argument(
+        "--no-share", action="store_true", help="skip the run that meters the monitor's own engine calls"
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         default=Path(tempfile.gettempdir()) / "covenant-portfolio-bench",
@@ -296,6 +388,11 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             raw.append({"size": size, "kind": "bare", **bare})
+        share = None if args.no_share else measure("share", portfolio, logs, 1, folder / "report-share.json")
+        if share:
+            calls = ", ".join(f"{name} {count:,}" for name, count in sorted(share["calls"].items()))
+            print(f"{size}: the monitor's engine calls took {share['core_cpu']:.2f} CPU s ({calls})", file=sys.stderr)
+            raw.append({"size": size, "kind": "share", **share})
         for jobs in args.jobs:
             output = folder / f"report-jobs{jobs}.json"
             result = measure("e2e", portfolio, logs, jobs, output)
@@ -311,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
                 result["peak_mib"],
                 bare,
                 sum(statuses.values()),
+                share,
             )
             rows.append(row)
             raw.append({"size": size, "kind": "e2e", "jobs": jobs, "facts": row.facts, **result})
