@@ -148,7 +148,7 @@ class BusinessCalendar:
         current = day
         while remaining > 0:
             ordinal += direction
-            current = Date.fromordinal(ordinal)
+            current = day_of(ordinal)
             if self.is_business_day(current):
                 remaining -= 1
         if kind == "rolled":

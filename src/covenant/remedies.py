@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import NamedTuple
 
 from covenant.calendar import Date, add_months, days_between
 from covenant.facts import Fact
@@ -150,9 +151,8 @@ def ledgers_from_facts(
     return ledgers
 
 
-@dataclass(frozen=True)
-class MonthLine:
-    """One month of SLD: the arithmetic a lawyer checks."""
+class MonthLine(NamedTuple):
+    """One month of SLD: the arithmetic a lawyer checks (a tuple: a long breach makes hundreds)."""
 
     number: int
     start: Date
@@ -178,12 +178,10 @@ def monthly_rates_on_outstanding(
     lines: list[MonthLine] = []
     total = Decimal(0)
     number = 1
+    month_start = start
     with localcontext(_PRECISION):
-        while True:
-            month_start = add_months(start, number - 1)
-            if month_start >= end_exclusive:
-                break
-            month_end = add_months(start, number)
+        while month_start < end_exclusive:
+            month_end = add_months(start, number)  # from the anchor each time: 01-31, 02-28, 03-31
             days = days_between(month_start, min(month_end, end_exclusive))
             days_in_month = days_between(month_start, month_end)
             rate = rates[min(number, len(rates)) - 1]
@@ -192,6 +190,7 @@ def monthly_rates_on_outstanding(
             lines.append(MonthLine(number, month_start, month_end, rate, base, days, days_in_month, amount))
             total += amount
             number += 1
+            month_start = month_end
     return Computation(to_cents(total), tuple(lines))
 
 
