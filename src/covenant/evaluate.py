@@ -28,7 +28,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from covenant.calendar import (
@@ -128,10 +127,11 @@ class AgreementState:
     derived: dict[str, Fact]
     facts_used: set[str]
     facts_ignored_after_as_of: int
+    facts_by_id: dict[str, Fact] = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def facts_by_id(self) -> dict[str, Fact]:
-        return {fact.id: fact for fact in self.facts}
+    def __post_init__(self) -> None:
+        # Built once, eagerly: every explanation looks its trigger up here (a cached_property locks on each read).
+        self.facts_by_id = {fact.id: fact for fact in self.facts}
 
 
 class Evaluation:
@@ -179,6 +179,8 @@ class Evaluation:
         self._due_memo = due_memo if due_memo is not None else {}
         self._period_inputs: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self._periods: dict[str, dict[str, Any]] = {}
+        # Planned here, not as a cached_property: Python 3.11's takes a lock on every read.
+        self._copied_fields = self._plan_copied_fields()
 
     # --- the walk -------------------------------------------------------
     def run(self) -> AgreementState:
@@ -376,9 +378,8 @@ class Evaluation:
             return patterns["h"]["buyer"]
         return patterns["f"].get(owed_to["buyer_in"])
 
-    @cached_property
-    def _copied_fields(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        """Which trigger fields and terms every obligation carries for joins, planned once."""
+    def _plan_copied_fields(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """Which trigger fields and terms every obligation carries for joins, planned once (in ``__init__``)."""
         from_trigger: list[tuple[str, str]] = []
         from_terms: list[tuple[str, str]] = []
         for engine_field, reference in self.form.obligation_fields.items():
