@@ -130,7 +130,7 @@ class AgreementState:
     facts_by_id: dict[str, Fact] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Built once, eagerly: every explanation looks its trigger up here (a cached_property locks on each read).
+        # Every explanation looks its trigger up here.
         self.facts_by_id = {fact.id: fact for fact in self.facts}
 
 
@@ -179,7 +179,6 @@ class Evaluation:
         self._due_memo = due_memo if due_memo is not None else {}
         self._period_inputs: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self._periods: dict[str, dict[str, Any]] = {}
-        # Planned here, not as a cached_property: Python 3.11's takes a lock on every read.
         self._copied_fields = self._plan_copied_fields()
 
     # --- the walk -------------------------------------------------------
