@@ -220,6 +220,23 @@ def test_exit_2_with_a_bad_as_of(small_log: Path) -> None:
     assert "'2003-02-30' is not a date written YYYY-MM-DD" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["portfolio", "fund.yaml", "feed.jsonl"],
+        ["check", "feed.jsonl", "--portfolio", "fund.yaml"],
+        ["explain", "feed.jsonl", "--rules", str(AMNIS_RULES), "--rule", "form-d"],
+        ["upcoming", "feed.jsonl", "--rules", str(AMNIS_RULES)],
+    ],
+    ids=["portfolio", "check-portfolio", "explain", "upcoming"],
+)
+def test_every_command_refuses_a_bad_as_of_in_the_same_words(command: list[str]) -> None:
+    """--as-of is declared once (clitypes) for every command that takes it."""
+    result = CliRunner().invoke(main, [*command, "--as-of", "2003-02-30"])
+    assert result.exit_code == 2
+    assert "'2003-02-30' is not a date written YYYY-MM-DD" in result.stderr
+
+
 # --- output, as-of, directories, determinism --------------------------------------------------------------------
 
 

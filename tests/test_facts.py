@@ -16,7 +16,7 @@ import pytest
 
 from covenant.calendar import as_date
 from covenant.diagnostics import InputError
-from covenant.facts import FACT_TYPES, FactLog, check_buyers, load_fact_logs
+from covenant.facts import FACT_TYPES, FactLog, check_buyers, decode_line, load_fact_logs
 from covenant.pipeline import check
 
 from .conftest import AMNIS_RULES
@@ -435,3 +435,24 @@ def test_lenient_mode_skips_and_lists_every_bad_line(tmp_path: Path) -> None:
         f"{path}:2: type: unknown fact type 'merger' (see facts.md for the types)",
         f"{path}:4: ref: no fact has id 'nothing'",
     ]
+
+
+@pytest.mark.parametrize(
+    ("lists", "refused"),
+    [(7, False), (8, False), (9, True)],
+    ids=["7-deep", "8-deep", "9-deep"],
+)
+def test_nesting_is_checked_at_the_limit_whatever_the_shortcut(lists: int, refused: bool) -> None:
+    """The walk is skipped for lines with few brackets; at and past the limit it still decides."""
+    line = ('{"id": "c", "type": "closing", "date": "2003-05-09", "note": ' + "[" * lists + "]" * lists + "}").encode()
+    value, problem = decode_line(1, line, len(line), "log.jsonl")
+    if refused:
+        assert problem is not None and problem.message.startswith("nested more than 8 levels deep")
+    else:
+        assert problem is None and value["note"] is not None
+
+
+@pytest.mark.parametrize("line", [b'{"\\ud800": 1}', b'{"id": "c", "note": ["\\udfff"]}'], ids=["key", "list-item"])
+def test_a_lone_surrogate_escape_is_refused_in_keys_and_lists(line: bytes) -> None:
+    _, problem = decode_line(1, line, len(line), "log.jsonl")
+    assert problem is not None and "surrogate" in problem.message

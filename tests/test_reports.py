@@ -317,7 +317,6 @@ def test_csv_columns_are_in_a_stable_order(report: dict[str, Any]) -> None:
     assert next(csv.reader(io.StringIO(render_csv(earlier)))) == header
 
 
-
 def test_csv_cells_that_a_spreadsheet_would_run_get_an_apostrophe(report: dict[str, Any]) -> None:
     hostile = copy.deepcopy(report)
     first = hostile["obligations"][0]
@@ -330,6 +329,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_get_an_apostrophe(report: dict[s
     assert rows[0]["trigger"] == "'+1"
     assert rows[1]["explanation"] == report["obligations"][1]["explanation"]  # ordinary cells stay as they are
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
+
 
 # --- upcoming and ICS -----------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from covenant.calendar import Date, as_date
-from covenant.clitypes import DateType
+from covenant.clitypes import as_of_option, output_option, skip_invalid_option
 from covenant.diagnostics import InputError
 from covenant.engine import EngineError
 from covenant.pipeline import Checked
@@ -164,7 +164,7 @@ def upcoming_text(report: Mapping[str, Any], within: int, items: Sequence[Mappin
 @click.option(
     "--rules", "rules_dir", required=True, type=click.Path(path_type=Path), help="The agreement's rule folder."
 )
-@click.option("--as-of", type=DateType(), default=None, help="Count from this day (default: the latest fact's date).")
+@as_of_option("Count from this day (default: the latest fact's date).")
 @click.option(
     "--within",
     type=click.IntRange(min=0),
@@ -175,8 +175,8 @@ def upcoming_text(report: Mapping[str, Any], within: int, items: Sequence[Mappin
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json", "ics"]), default="text", show_default=True
 )
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write here, atomically.")
-@click.option("--skip-invalid", is_flag=True, help="Lenient mode: skip invalid fact lines, listing each one.")
+@output_option
+@skip_invalid_option
 @click.option(
     "--progress/--no-progress", "show", default=None, help="Progress on standard error (default: when a terminal)."
 )
