@@ -23,7 +23,7 @@ from typing import Any
 from covenant.compiler import CompiledForm
 from covenant.diagnostics import InputError
 from covenant.facts import Fact
-from covenant.language import PeriodTrigger, Test, scalar_json
+from covenant.language import PeriodTrigger, Test, scalar_json, section_of
 from covenant.lint import FACT_NAME_KEYS, triggers_with_paths, walk
 from covenant.rulefiles import locate, read_yaml
 
@@ -157,15 +157,6 @@ def _alternatives(rule: Any) -> list[tuple[tuple[int | str, ...], Any, str]]:
     return out
 
 
-def _section(clause: str) -> str:
-    digits = ""
-    for character in clause:
-        if not character.isdigit():
-            break
-        digits += character
-    return digits
-
-
 def compute_coverage(runs: Iterable[tuple[dict[str, Any], Sequence[Fact]]], form: CompiledForm) -> Coverage:
     """Coverage of a compiled rule folder by reports, each with the facts it was computed from."""
     coverage = Coverage(rule_ids=sorted(form.rules))
@@ -182,7 +173,7 @@ def compute_coverage(runs: Iterable[tuple[dict[str, Any], Sequence[Fact]]], form
                 continue
             coverage.exercised.add(rule_id)
             for line in obligation.get("remedies", []):
-                granted.add((_section(rule.clause), line["kind"]))
+                granted.add((section_of(rule.clause), line["kind"]))
             evidence = list(obligation.get("evidence", []))
             evidence_ids.update(evidence)
             trigger_id = obligation.get("trigger") or (evidence[0] if evidence else None)

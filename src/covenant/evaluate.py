@@ -56,6 +56,7 @@ from covenant.language import (
     RemedyRule,
     ReviewRule,
     scalar_json,
+    section_of,
 )
 
 OPEN = "pending"
@@ -897,7 +898,7 @@ class Evaluation:
         breach = {
             "t": BREACH,
             "rule": rule.id,
-            "section": _section(rule.clause),
+            "section": section_of(rule.clause),
             "okey": obligation.key,
             "day": start.toordinal(),
             "_c": 1,
@@ -922,15 +923,6 @@ def _joined_names(meeting: Any) -> set[str]:
         if same_as and same_as.startswith("trigger"):
             names.add("$trigger")
     return names
-
-
-def _section(clause: str) -> str:
-    digits = ""
-    for character in clause:
-        if not character.isdigit():
-            break
-        digits += character
-    return digits
 
 
 def _rolled_basis(what: str, raw: Date, day: Date, rolled: str, calendar: BusinessCalendar) -> str:

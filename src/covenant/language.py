@@ -397,3 +397,13 @@ def scalar_json(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value) if value != value.to_integral_value() else int(value)
     return value
+
+
+def section_of(clause: str) -> str:
+    """The section a clause belongs to, as ``applies_to_section`` names it: ``4(g)(i)`` -> ``4``."""
+    digits = ""
+    for character in clause:
+        if not character.isdigit():
+            break
+        digits += character
+    return digits
