@@ -76,7 +76,7 @@ def cpu_seconds() -> float:
 
 # --- what runs in a measuring child process ---------------------------------------------------------------------------
 def child_end_to_end(portfolio: Path, logs: list[Path], jobs: int, output: Path) -> dict[str, Any]:
-    from covenant.portfolio_cli import run_portfolio
+    from covenant.cli.portfolio import run_portfolio
 
     started = time.perf_counter()
     status = run_portfolio(portfolio, logs, output=output, jobs=jobs)
@@ -88,9 +88,9 @@ def child_end_to_end(portfolio: Path, logs: list[Path], jobs: int, output: Path)
 
 def child_bare_engine(portfolio: Path, logs: list[Path]) -> dict[str, Any]:
     """The same facts through the compiled ruleset with no-op actions: the engine's own rate."""
-    from covenant.engine import Ruleset
-    from covenant.evaluate import _engine_facts
-    from covenant.portfolio import chunks, evaluate_agreement, index_facts, load_agreement_facts, load_portfolio
+    from covenant.engine.core import Ruleset
+    from covenant.law.driver import _engine_facts
+    from covenant.portfolio.run import chunks, evaluate_agreement, index_facts, load_agreement_facts, load_portfolio
 
     del evaluate_agreement  # imported to show which path the monitor takes; not timed here
     spec = load_portfolio(portfolio)
@@ -172,8 +172,8 @@ def child_engine_share(portfolio: Path, logs: list[Path], output: Path) -> dict[
     nothing, it would still run at ``facts / core seconds``: that over the
     bare engine's rate is the highest ratio this design can reach.
     """
-    import covenant.engine as engine_module
-    from covenant.portfolio_cli import run_portfolio
+    import covenant.engine.core as engine_module
+    from covenant.cli.portfolio import run_portfolio
 
     meter = _MeteredCore(engine_module._core)
     engine_module._core = meter  # type: ignore[assignment]

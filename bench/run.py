@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from covenant import pipeline
-from covenant.evaluate import Portfolio
-from covenant.report import render_json
+from covenant.law.driver import Portfolio
+from covenant.report.build import render_json
 from generate import generate, write  # bench/ is the script's directory, so on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent

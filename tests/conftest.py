@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from covenant.evaluate import Portfolio
+from covenant.law.driver import Portfolio
 from covenant.pipeline import portfolio_for
 
 ROOT = Path(__file__).resolve().parent.parent

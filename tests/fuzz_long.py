@@ -330,8 +330,8 @@ def run_log_case(case: LogCase, workdir: Path) -> str:
     from covenant.calendar import as_date
     from covenant.diagnostics import InputError
     from covenant.pipeline import check
-    from covenant.report import render_json
-    from covenant.textreport import render_text
+    from covenant.report.build import render_json
+    from covenant.report.render.text import render_text
 
     paths = []
     for number, body in enumerate(case.files):
@@ -387,7 +387,7 @@ def _account_for_every_line(case: LogCase, paths: list[Path], checked: Any) -> N
 def shipped_rules() -> list[dict[str, Any]]:
     """The rule files of the real folder that load today, as plain data to vary."""
     from covenant.diagnostics import InputError
-    from covenant.rulefiles import AGREEMENT_FILE, plain_data, read_yaml
+    from covenant.language.loader import AGREEMENT_FILE, plain_data, read_yaml
 
     out = []
     for path in sorted(AMNIS_RULES.glob("*.yaml")):
@@ -642,13 +642,13 @@ PWNED = Path(tempfile.gettempdir()) / "covenant-fuzz-pwned"
 
 def run_rule_case(case: RuleCase, workdir: Path) -> str:
     """Load, compile and evaluate a generated rule folder: 'report' or 'input_error', else ``Finding``."""
-    from covenant.compiler import compile_form
     from covenant.diagnostics import InputError
-    from covenant.evaluate import Portfolio
     from covenant.facts import load_fact_logs
+    from covenant.language.compiler import compile_form
+    from covenant.language.loader import load_rule_folder
+    from covenant.law.driver import Portfolio
     from covenant.pipeline import fact_accounting
-    from covenant.report import build_report, render_json
-    from covenant.rulefiles import load_rule_folder
+    from covenant.report.build import build_report, render_json
 
     folder = workdir / "rules"
     if folder.exists():

@@ -23,15 +23,15 @@ from click.testing import CliRunner, Result
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 
-from covenant.cli import main
-from covenant.coverage import compute_coverage, render_coverage
-from covenant.evaluate import Portfolio
-from covenant.language import Agreement, Rule
-from covenant.lint import SCHEMA_LINE
+from covenant.cli.main import main
+from covenant.language.lint import SCHEMA_LINE
+from covenant.language.loader import AGREEMENT_FILE, plain_data
+from covenant.language.model import Agreement, Rule
+from covenant.language.schema import SCHEMAS, json_schema, render_schema
+from covenant.law.driver import Portfolio
 from covenant.pipeline import check
-from covenant.rulefiles import AGREEMENT_FILE, plain_data
+from covenant.report.coverage import compute_coverage, render_coverage
 from covenant.scenarios import load_scenarios, scenario_files
-from covenant.schema import SCHEMAS, json_schema, render_schema
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS, ROOT
 

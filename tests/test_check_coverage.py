@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from covenant.cli import main
+from covenant.cli.main import main
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS
 

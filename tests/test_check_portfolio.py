@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from covenant.cli import main
+from covenant.cli.main import main
 
 from .test_portfolio import fund  # noqa: F401  (the fixture: a portfolio of three agreements and its feed)
 

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from covenant import cli
 from covenant.pipeline import check
-from covenant.report import render_json
+from covenant.report.build import render_json
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from covenant.cli import main
+from covenant.cli.main import main
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS, ROOT
 

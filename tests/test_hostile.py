@@ -26,11 +26,11 @@ import pytest
 
 from covenant.calendar import as_date
 from covenant.diagnostics import InputError
-from covenant.evaluate import Portfolio
 from covenant.facts import load_fact_logs
+from covenant.language.loader import load_rule_folder, read_yaml
+from covenant.law.driver import Portfolio
 from covenant.pipeline import check
-from covenant.report import build_report, render_json
-from covenant.rulefiles import load_rule_folder, read_yaml
+from covenant.report.build import build_report, render_json
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS
 

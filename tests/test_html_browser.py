@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from covenant.cli import main
+from covenant.cli.main import main
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS
 

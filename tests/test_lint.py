@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from covenant.cli import main
+from covenant.cli.main import main
 from covenant.diagnostics import InputError
-from covenant.lint import format_problem, lint
+from covenant.language.lint import format_problem, lint
 
 from .conftest import AMNIS_RULES
 

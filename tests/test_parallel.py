@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from covenant.cli import main
+from covenant.cli.main import main
 from covenant.diagnostics import InputError
-from covenant.parallel import BackendError, DaskCluster, LocalPool, backend_for
-from covenant.portfolio import FormSource, InProcess, chunk_size, write_report
+from covenant.portfolio.backends import BackendError, DaskCluster, LocalPool, backend_for
+from covenant.portfolio.run import FormSource, InProcess, chunk_size, write_report
 
 from .conftest import AMNIS_RULES
 from .test_portfolio import EXAMPLE, write_facts
@@ -133,7 +133,7 @@ def test_unreachable_scheduler_is_a_clear_error() -> None:
 
 def test_a_worker_that_dies_is_a_clear_error(fund: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker killed mid-run (out of memory, a crash in the C core) stops the run with a message, not a traceback."""
-    import covenant.parallel as parallel
+    import covenant.portfolio.backends as parallel
 
     monkeypatch.setattr(parallel, "evaluate_chunk", _die)
     with LocalPool(1) as pool, pytest.raises(BackendError, match="a worker process ended abruptly"):

@@ -17,15 +17,15 @@ import pytest
 from click.testing import CliRunner
 
 from covenant.calendar import as_date
-from covenant.cli import main
+from covenant.cli.main import main
+from covenant.cli.portfolio import run_portfolio
 from covenant.diagnostics import InputError
-from covenant.engine import MAX_SESSIONS_PER_RULESET, EngineError, EnginePool, Ruleset, fnv1a_32
-from covenant.evaluate import Portfolio
-from covenant.parallel import LocalPool
+from covenant.engine.core import MAX_SESSIONS_PER_RULESET, EngineError, EnginePool, Ruleset, fnv1a_32
+from covenant.law.driver import Portfolio
 from covenant.pipeline import check
-from covenant.portfolio import evaluate_portfolio, indent_json, load_portfolio, merge_terms, write_report
-from covenant.portfolio_cli import run_portfolio
-from covenant.report import render_json
+from covenant.portfolio.backends import LocalPool
+from covenant.portfolio.run import evaluate_portfolio, indent_json, load_portfolio, merge_terms, write_report
+from covenant.report.build import render_json
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS
 

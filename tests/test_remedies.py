@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from covenant.calendar import Date, as_date
+from covenant.law.remedies import BuyerLedger, monthly_rates_on_outstanding, simple_interest_on_amount, to_cents
 from covenant.pipeline import check
-from covenant.remedies import BuyerLedger, monthly_rates_on_outstanding, simple_interest_on_amount, to_cents
 
 from .conftest import AMNIS_RULES
 

@@ -23,17 +23,17 @@ from click.testing import CliRunner
 from icalendar import Calendar
 
 from covenant.calendar import as_date
-from covenant.changes import diff
-from covenant.cli import main
+from covenant.cli.main import main
+from covenant.cli.reports import progress, upcoming_items
 from covenant.pipeline import Checked, check
-from covenant.render import Context, context_from, render
-from covenant.render.html import render_html
-from covenant.render.markdown import render_markdown
-from covenant.render.meeting import met_by_words
-from covenant.render.spreadsheet import render_csv
-from covenant.render.timeline import build_timeline
-from covenant.reports_cli import progress, upcoming_items
-from covenant.textreport import render_text
+from covenant.report.changes import diff
+from covenant.report.render import Context, context_from, render
+from covenant.report.render.html import render_html
+from covenant.report.render.markdown import render_markdown
+from covenant.report.render.meeting import met_by_words
+from covenant.report.render.spreadsheet import render_csv
+from covenant.report.render.text import render_text
+from covenant.report.render.timeline import build_timeline
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS
 

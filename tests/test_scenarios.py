@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from covenant.evaluate import Portfolio
+from covenant.law.driver import Portfolio
 from covenant.scenarios import Scenario, load_scenarios, run_scenario, scenario_files
 
 from .conftest import AMNIS_RULES

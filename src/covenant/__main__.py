@@ -1,3 +1,3 @@
-from covenant.cli import main
+from covenant.cli.main import main
 
 main()

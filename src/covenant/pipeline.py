@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from covenant.calendar import Date
-from covenant.compiler import CompiledForm, compile_form
 from covenant.diagnostics import InputError, Problem
-from covenant.evaluate import AgreementState, Portfolio, default_as_of
 from covenant.facts import FIRST_DAY, LAST_DAY, Fact, FactCheck, FactLog, buyer_problems, load_fact_logs
-from covenant.report import STATUS_ORDER, build_report
-from covenant.rulefiles import load_rule_folder
+from covenant.language.compiler import CompiledForm, compile_form
+from covenant.language.loader import load_rule_folder
+from covenant.law.driver import AgreementState, Portfolio, default_as_of
+from covenant.report.build import STATUS_ORDER, build_report
 
 
 @dataclass(frozen=True)

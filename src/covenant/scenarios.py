@@ -24,10 +24,10 @@ from ruamel.yaml.comments import CommentedMap
 
 from covenant.calendar import Date, as_date
 from covenant.diagnostics import InputError, Problem
-from covenant.evaluate import Portfolio
 from covenant.facts import Fact, FactLog, check_buyers, parse_fact
-from covenant.report import build_report
-from covenant.rulefiles import locate, read_yaml
+from covenant.language.loader import locate, read_yaml
+from covenant.law.driver import Portfolio
+from covenant.report.build import build_report
 
 SCENARIO_FOLDER = "scenarios"
 _session_numbers = itertools.count(1)

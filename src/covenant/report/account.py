@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from covenant.calendar import BusinessCalendar, Date
-from covenant.compiler import CompiledForm
-from covenant.coverage import display_path
 from covenant.diagnostics import InputError, Problem
-from covenant.evaluate import AgreementState, Obligation, default_as_of
 from covenant.facts import Fact, check_buyers, load_fact_logs
+from covenant.language.compiler import CompiledForm
+from covenant.law.driver import AgreementState, Obligation, default_as_of
+from covenant.law.remedies import CENT, ledgers_from_facts
 from covenant.pipeline import portfolio_for
-from covenant.remedies import CENT, ledgers_from_facts
-from covenant.report import RemedyLine, build_report, days_in_breach, remedy_lines
+from covenant.report.build import RemedyLine, build_report, days_in_breach, remedy_lines
+from covenant.report.coverage import display_path
 
 WIDTH = 100
 

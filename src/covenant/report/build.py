@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from covenant.calendar import Date, days_between, shift
-from covenant.compiler import CompiledForm
-from covenant.evaluate import AgreementState, Obligation
-from covenant.language import RemedyDefinition
-from covenant.remedies import (
+from covenant.language.compiler import CompiledForm
+from covenant.language.model import RemedyDefinition
+from covenant.law.driver import AgreementState, Obligation
+from covenant.law.remedies import (
     BuyerLedger,
     Computation,
     ledgers_from_facts,
@@ -126,7 +126,7 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
     obligations = []
     totals: dict[str, Decimal] = {}
     counts = dict.fromkeys(STATUS_ORDER, 0)
-    from covenant.explain import explanation  # a renderer of the same facts; imported late to stay acyclic
+    from covenant.report.explain import explanation  # a renderer of the same facts; imported late to stay acyclic
 
     survival = state.agreement.survival
     survival_ends = state.closing.add(years=survival.years) if survival and state.closing else None

@@ -16,18 +16,18 @@ from typing import NoReturn
 
 import click
 
-from covenant.account import account_for, render_account
 from covenant.calendar import Date
-from covenant.clitypes import as_of_option
-from covenant.compiler import compile_form
-from covenant.coverage import breach_and_compliance, compute_coverage, display_path, render_coverage
+from covenant.cli.options import as_of_option
 from covenant.diagnostics import InputError
-from covenant.engine import EngineError
-from covenant.lint import format_problem, lint
+from covenant.engine.core import EngineError
+from covenant.language.compiler import compile_form
+from covenant.language.lint import format_problem, lint
+from covenant.language.loader import AGREEMENT_FILE, load_rule_folder
+from covenant.language.schema import SCHEMAS, render_schema
 from covenant.pipeline import portfolio_for
-from covenant.rulefiles import AGREEMENT_FILE, load_rule_folder
+from covenant.report.account import account_for, render_account
+from covenant.report.coverage import breach_and_compliance, compute_coverage, display_path, render_coverage
 from covenant.scenarios import Outcome, describe, load_scenarios, run_scenario, scenario_files
-from covenant.schema import SCHEMAS, render_schema
 
 EXIT_PROBLEMS = 1
 EXIT_INPUT = 2

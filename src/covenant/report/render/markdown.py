@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from covenant.render import common
-from covenant.render.templating import markdown_environment
+from covenant.report.render import common
+from covenant.report.render.templating import markdown_environment
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from covenant.render import common
+from covenant.report.render import common
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 """Characters that would start emphasis, code, a link, HTML or a table cell anywhere in a line."""
@@ -43,7 +43,7 @@ def _filters() -> dict[str, Any]:
 
 def _environment(**options: Any) -> Environment:
     environment = Environment(
-        loader=PackageLoader("covenant.render", "templates"),
+        loader=PackageLoader("covenant.report.render", "templates"),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

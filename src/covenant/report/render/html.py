@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from covenant.render import common
-from covenant.render.templating import html_environment
-from covenant.render.timeline import build_timeline
+from covenant.report.render import common
+from covenant.report.render.templating import html_environment
+from covenant.report.render.timeline import build_timeline
 
 
 def anchors(report: Mapping[str, Any]) -> list[str]:

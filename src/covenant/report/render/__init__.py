@@ -27,7 +27,7 @@ class Context:
 
 def context_from(checked: Any, *, color: bool = False, width: int = 120) -> Context:
     """A Context from ``pipeline.check``'s result: trigger facts' dates and rule titles."""
-    from covenant.render.common import trigger_dates
+    from covenant.report.render.common import trigger_dates
 
     titles = {rule_id: getattr(rule, "title", "") for rule_id, rule in checked.form.rules.items()}
     return Context(color=color, width=width, trigger_dates=trigger_dates(checked.log.facts), rule_titles=titles)
@@ -37,23 +37,23 @@ def render(report: Mapping[str, Any], output_format: str, context: Context | Non
     """The report in ``output_format`` (one of FORMATS). Renderers are imported on demand."""
     context = context or Context()
     if output_format == "json":
-        from covenant.report import render_json
+        from covenant.report.build import render_json
 
         return render_json(dict(report))
     if output_format == "text":
-        from covenant.textreport import render_text
+        from covenant.report.render.text import render_text
 
         return render_text(report, color=context.color, width=context.width)
     if output_format == "markdown":
-        from covenant.render.markdown import render_markdown
+        from covenant.report.render.markdown import render_markdown
 
         return render_markdown(report)
     if output_format == "html":
-        from covenant.render.html import render_html
+        from covenant.report.render.html import render_html
 
         return render_html(report, trigger_dates=context.trigger_dates, rule_titles=context.rule_titles)
     if output_format == "csv":
-        from covenant.render.spreadsheet import render_csv
+        from covenant.report.render.spreadsheet import render_csv
 
         return render_csv(report)
     raise ValueError(f"unknown format {output_format!r}; expected one of {', '.join(FORMATS)}")

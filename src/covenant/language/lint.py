@@ -29,12 +29,12 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, TypeAdapter
 
 from covenant.calendar import BusinessCalendar, as_date
-from covenant.compiler import INTERNAL_TYPES, compile_form
 from covenant.diagnostics import InputError, Problem
 from covenant.facts import FACT_TYPES
-from covenant.language import Agreement, Due, FieldTimes, PeriodTrigger, Rule, Test, describe_reference
-from covenant.rulefiles import AGREEMENT_FILE, RuleFolder, SourcedRule, _validate, locate, read_yaml
-from covenant.rulelimits import rule_problems
+from covenant.language.compiler import INTERNAL_TYPES, compile_form
+from covenant.language.limits import rule_problems
+from covenant.language.loader import AGREEMENT_FILE, RuleFolder, SourcedRule, _validate, locate, read_yaml
+from covenant.language.model import Agreement, Due, FieldTimes, PeriodTrigger, Rule, Test, describe_reference
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
 PERIOD_FIELDS = frozenset({"date", "month", "quarter"})

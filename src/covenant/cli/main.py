@@ -14,10 +14,9 @@ from pathlib import Path
 
 import click
 
-from covenant.authoring_cli import compile_command, explain_command, lint_command, schema_command, test_command
 from covenant.calendar import Date
-from covenant.changes import diff, load_previous
-from covenant.clitypes import (
+from covenant.cli.authoring import compile_command, explain_command, lint_command, schema_command, test_command
+from covenant.cli.options import (
     as_of_option,
     color_option,
     fail_on_option,
@@ -26,10 +25,11 @@ from covenant.clitypes import (
     scheduler_option,
     skip_invalid_option,
 )
+from covenant.cli.portfolio import portfolio, run_portfolio
+from covenant.cli.reports import evaluate, show_progress, terminal_width, upcoming
 from covenant.diagnostics import InputError
-from covenant.portfolio_cli import portfolio, run_portfolio
-from covenant.render import FORMATS, context_from, render
-from covenant.reports_cli import evaluate, show_progress, terminal_width, upcoming
+from covenant.report.changes import diff, load_previous
+from covenant.report.render import FORMATS, context_from, render
 
 EXIT_BREACH = 1
 EXIT_INPUT = 2
@@ -152,7 +152,7 @@ def check(
     else:
         click.echo(text, nl=False, color=context.color or None)  # click strips ANSI off a pipe unless told
     if show_coverage:
-        from covenant.coverage import compute_coverage, render_coverage
+        from covenant.report.coverage import compute_coverage, render_coverage
 
         for line in render_coverage(compute_coverage([(report, checked.log.facts)], checked.form), checked.form):
             click.echo(line, err=True)

@@ -5,7 +5,7 @@ indicator on standard error while it works (only when that is a terminal,
 so a nightly job's log stays clean), and bad input turned into the
 documented exit status 2 with every problem on standard error.
 
-This module does not import ``covenant.cli`` at load time (cli imports it),
+This module does not import ``covenant.cli.main`` at load time (cli imports it),
 so either can be imported first.
 """
 
@@ -26,13 +26,13 @@ from rich.table import Table
 from rich.text import Text
 
 from covenant.calendar import Date, as_date
-from covenant.clitypes import as_of_option, output_option, skip_invalid_option
+from covenant.cli.options import as_of_option, output_option, skip_invalid_option
 from covenant.diagnostics import InputError
-from covenant.engine import EngineError
+from covenant.engine.core import EngineError
 from covenant.pipeline import Checked
 from covenant.pipeline import check as run_check
-from covenant.render.common import days_until, owed_to
-from covenant.render.meeting import met_by_words
+from covenant.report.render.common import days_until, owed_to
+from covenant.report.render.meeting import met_by_words
 
 EXIT_INPUT = 2
 
@@ -195,7 +195,7 @@ def upcoming(
     --format ics writes an iCalendar file of those deadlines (one all-day
     event per obligation on its due date) for a calendar program.
     """
-    from covenant.cli import write_atomically  # cli imports this module; import its helper when running
+    from covenant.cli.main import write_atomically  # cli imports this module; import its helper when running
 
     checked = evaluate(facts, rules_dir, as_of, lenient=skip_invalid, with_progress=show_progress(show))
     report = checked.report
@@ -203,7 +203,7 @@ def upcoming(
         click.echo(f"skipped: {line}", err=True)
     items = upcoming_items(checked, within)
     if output_format == "json":
-        from covenant.report import render_json
+        from covenant.report.build import render_json
 
         text = render_json(
             {
@@ -215,7 +215,7 @@ def upcoming(
             }
         )
     elif output_format == "ics":
-        from covenant.render.ics import render_ics
+        from covenant.report.render.ics import render_ics
 
         text = render_ics(report["agreement"], report["as_of"] or "1970-01-01", items)
     else:

@@ -25,8 +25,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
 from covenant.diagnostics import InputError, Problem
-from covenant.language import Agreement, Rule
-from covenant.rulelimits import rule_problems, value_problems
+from covenant.language.limits import rule_problems, value_problems
+from covenant.language.model import Agreement, Rule
 
 MAX_RULE_FILE_BYTES = 1_000_000
 MAX_DEPTH = 40

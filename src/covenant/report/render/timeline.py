@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from covenant.calendar import Date, as_date
-from covenant.render.common import breach_end, owed_to, remedy_phrases, trigger_date
+from covenant.report.render.common import breach_end, owed_to, remedy_phrases, trigger_date
 
 PLOT_WIDTH = 1000
 LABEL_WIDTH = 340

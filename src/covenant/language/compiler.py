@@ -27,7 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from covenant.language import (
+from covenant.language.loader import RuleFolder
+from covenant.language.model import (
     Agreement,
     DeriveRule,
     DutyRule,
@@ -43,7 +44,6 @@ from covenant.language import (
     describe_reference,
     scalar_json,
 )
-from covenant.rulefiles import RuleFolder
 
 OBLIGATION = "obligation"
 HOLDER = "holder"

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any
 
 from covenant.pipeline import portfolio_for
-from covenant.portfolio import Backend, Chunk, ChunkResult, FormSource, InProcess, evaluate_chunk
+from covenant.portfolio.run import Backend, Chunk, ChunkResult, FormSource, InProcess, evaluate_chunk
 
 
 class BackendError(RuntimeError):

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from covenant.calendar import Date, shift
 
 if TYPE_CHECKING:
-    from covenant.compiler import CompiledForm
-    from covenant.evaluate import AgreementState, Obligation
-    from covenant.report import RemedyLine
+    from covenant.language.compiler import CompiledForm
+    from covenant.law.driver import AgreementState, Obligation
+    from covenant.report.build import RemedyLine
 
 
 def _owed(obligation: Obligation) -> str:

@@ -22,7 +22,7 @@ from typing import IO, Literal
 import click
 
 from covenant.calendar import Date
-from covenant.clitypes import (
+from covenant.cli.options import (
     as_of_option,
     color_option,
     fail_on_option,
@@ -32,9 +32,9 @@ from covenant.clitypes import (
     skip_invalid_option,
 )
 from covenant.diagnostics import InputError
-from covenant.engine import EngineError
-from covenant.parallel import BackendError, backend_for
-from covenant.portfolio import Outcome, write_report
+from covenant.engine.core import EngineError
+from covenant.portfolio.backends import BackendError, backend_for
+from covenant.portfolio.run import Outcome, write_report
 
 EXIT_BREACH = 1
 EXIT_INPUT = 2

@@ -110,7 +110,7 @@ def rule_problems(
     trees: Sequence[tuple[str, Any]], remedies: set[str] | None
 ) -> list[Problem]:  # (file, parsed tree) of every valid rule
     """Cross-checks of a whole folder's rules against the engine's limits and the fact vocabulary."""
-    from covenant.compiler import INTERNAL_TYPES  # compiler imports rulefiles, which imports this module
+    from covenant.language.compiler import INTERNAL_TYPES  # compiler imports rulefiles, which imports this module
 
     derived: dict[str, str] = {}
     problems: list[Problem] = []

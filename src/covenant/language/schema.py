@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
 
 from covenant.facts import FactModel
-from covenant.language import Agreement, Rule
+from covenant.language.model import Agreement, Rule
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from covenant.language import DutyRule, FactPattern, FieldTimes, Meeting, Test
+from covenant.language.model import DutyRule, FactPattern, FieldTimes, Meeting, Test
 
 _BOUNDS = {"below": "below", "at_most": "at most", "above": "above", "at_least": "at least"}
 

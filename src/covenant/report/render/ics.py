@@ -18,7 +18,7 @@ from typing import Any
 from icalendar import Calendar, Event
 
 from covenant.calendar import as_date
-from covenant.render.common import owed_to
+from covenant.report.render.common import owed_to
 
 PRODID = "-//covenant-monitor//upcoming deadlines//EN"
 

@@ -23,7 +23,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from covenant.render.common import (
+from covenant.report.render.common import (
     breaches,
     days_until,
     money,

@@ -14,7 +14,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from covenant.render.common import REMEDY_KINDS, buyers_in
+from covenant.report.render.common import REMEDY_KINDS, buyers_in
 
 FIELDS = (
     "rule",

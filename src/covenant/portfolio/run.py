@@ -58,15 +58,15 @@ except ImportError:  # pragma: no cover - orjson is a dependency; json writes th
 
 from covenant import facts as fact_logs
 from covenant.calendar import Date, as_date
-from covenant.compiler import CompiledForm
 from covenant.diagnostics import InputError, Problem
-from covenant.evaluate import AgreementState, Portfolio
 from covenant.facts import MAX_FACTS, MAX_LINE_BYTES, FactLog, expand_paths
-from covenant.language import RULE_ID, Agreement
+from covenant.language.compiler import CompiledForm
+from covenant.language.loader import AGREEMENT_FILE, locate, read_yaml
+from covenant.language.model import RULE_ID, Agreement
+from covenant.law.driver import AgreementState, Portfolio
 from covenant.pipeline import agreement_checks, build_empty_report, fact_accounting, portfolio_for
-from covenant.report import STATUS_ORDER, build_report
-from covenant.rulefiles import AGREEMENT_FILE, locate, read_yaml
-from covenant.textreport import render_text
+from covenant.report.build import STATUS_ORDER, build_report
+from covenant.report.render.text import render_text
 
 Render = Literal["json", "text"]
 """How a worker hands back each report: JSON text (at its depth in the portfolio report) or terminal text."""

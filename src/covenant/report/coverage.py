@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from covenant.compiler import CompiledForm
 from covenant.diagnostics import InputError
 from covenant.facts import Fact
-from covenant.language import PeriodTrigger, Test, scalar_json, section_of
-from covenant.lint import FACT_NAME_KEYS, triggers_with_paths, walk
-from covenant.rulefiles import locate, read_yaml
+from covenant.language.compiler import CompiledForm
+from covenant.language.lint import FACT_NAME_KEYS, triggers_with_paths, walk
+from covenant.language.loader import locate, read_yaml
+from covenant.language.model import PeriodTrigger, Test, scalar_json, section_of
 
 _PERIOD_END = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -40,10 +40,10 @@ from covenant.calendar import (
     shared_calendar,
     shift,
 )
-from covenant.compiler import BREACH, HOLDER, OBLIGATION, PERIOD, SESSION, CompiledForm, engine_field_for
-from covenant.engine import EnginePool, Patterns, Ruleset
+from covenant.engine.core import EnginePool, Patterns, Ruleset
 from covenant.facts import Fact
-from covenant.language import (
+from covenant.language.compiler import BREACH, HOLDER, OBLIGATION, PERIOD, SESSION, CompiledForm, engine_field_for
+from covenant.language.model import (
     Agreement,
     DateTerm,
     DeriveRule,
