@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from covenant.engine.names import ALWAYS_TRUE, BREACH, HOLDER, OBLIGATION, PERIOD, SESSION
 from covenant.language.loader import RuleFolder
 from covenant.language.model import (
     Agreement,
@@ -44,15 +45,6 @@ from covenant.language.model import (
     describe_reference,
     scalar_json,
 )
-
-OBLIGATION = "obligation"
-HOLDER = "holder"
-PERIOD = "period"
-BREACH = "breach"
-SESSION = "session"
-INTERNAL_TYPES = frozenset({OBLIGATION, HOLDER, PERIOD, BREACH, SESSION})
-
-ALWAYS_TRUE = {"_c": {"o": "_c"}}
 
 BindingKind = Literal[
     "again_event",

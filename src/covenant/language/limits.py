@@ -32,6 +32,7 @@ import pendulum
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from covenant.diagnostics import Problem
+from covenant.engine.names import ENGINE_FIELDS, INTERNAL_TYPES
 from covenant.facts import FACT_TYPES
 
 MAX_LIST_VALUES = 100
@@ -63,11 +64,6 @@ MAX_FACTOR = 1_000
 
 MAX_NUMBER = 10**15
 """Any integer in a rule file, agreement or scenario: the core holds 64-bit integers."""
-
-ENGINE_FIELDS = frozenset(
-    {"sid", "id", "t", "key", "day", "okey", "tkey", "tday", "tdate", "tid", "alt", "ext_deadline", "by_rule", "_c"}
-)
-"""Fields the engine (``sid``, ``id``) or the evaluator (the rest) give meaning to on engine facts."""
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DAY_KEYS = frozenset(
@@ -110,8 +106,6 @@ def rule_problems(
     trees: Sequence[tuple[str, Any]], remedies: set[str] | None
 ) -> list[Problem]:  # (file, parsed tree) of every valid rule
     """Cross-checks of a whole folder's rules against the engine's limits and the fact vocabulary."""
-    from covenant.language.compiler import INTERNAL_TYPES  # compiler imports rulefiles, which imports this module
-
     derived: dict[str, str] = {}
     problems: list[Problem] = []
     for display, tree in trees:

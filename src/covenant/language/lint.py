@@ -30,8 +30,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from covenant.calendar import BusinessCalendar, as_date
 from covenant.diagnostics import InputError, Problem
+from covenant.engine.names import INTERNAL_TYPES
 from covenant.facts import FACT_TYPES
-from covenant.language.compiler import INTERNAL_TYPES, compile_form
+from covenant.language.compiler import compile_form
 from covenant.language.limits import rule_problems
 from covenant.language.loader import AGREEMENT_FILE, RuleFolder, SourcedRule, _validate, locate, read_yaml
 from covenant.language.model import Agreement, Due, FieldTimes, PeriodTrigger, Rule, Test, describe_reference

@@ -15,10 +15,13 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from covenant.calendar import Date, add_months, days_between
+from covenant.calendar import Date, add_months, days_between, shift
 from covenant.facts import Fact
+from covenant.language.compiler import CompiledForm
+from covenant.language.model import RemedyDefinition
+from covenant.law.driver import AgreementState, Obligation
 
 CENT = Decimal("0.01")
 DAYS_IN_YEAR = Decimal(365)
@@ -201,3 +204,89 @@ def simple_interest_on_amount(principal: Decimal, rate: Decimal, start: Date, en
         amount = principal * rate * days / DAYS_IN_YEAR
     summary = f"{principal} x {rate * 100}% x {days}/365 days ({start} to {end_exclusive} excluded)"
     return Computation(to_cents(amount), (), summary)
+
+
+# --- the remedies of one obligation, per Buyer ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class RemedyLine:
+    kind: str
+    buyer: str | None
+    amount: Decimal | None
+    remedy_id: str
+    start: Date | None = None
+    end_exclusive: Date | None = None
+    computation: Computation | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "buyer": self.buyer}
+        if self.amount is not None:
+            out["amount"] = f"{self.amount:.2f}"
+        return out
+
+
+def breach_end(obligation: Obligation, as_of: Date) -> Date | None:
+    """The last day in breach (included), or None when never breached."""
+    if obligation.breach_start is None:
+        return None
+    return obligation.cured_on or obligation.ended_on or as_of
+
+
+def days_in_breach(obligation: Obligation, as_of: Date) -> int:
+    end = breach_end(obligation, as_of)
+    if end is None or obligation.breach_start is None:
+        return 0
+    return max(days_between(obligation.breach_start, end) + 1, 0)
+
+
+def _buyers_owed(obligation: Obligation, state: AgreementState) -> list[str]:
+    if obligation.beneficiary is not None:
+        return [obligation.beneficiary]
+    start = obligation.breach_start or obligation.trigger_date
+    return sorted(
+        buyer
+        for buyer, (held_from, held_to) in state.holding.items()
+        if held_from <= start and (held_to is None or start < held_to)
+    )
+
+
+def remedy_lines(
+    obligation: Obligation, state: AgreementState, form: CompiledForm, ledgers: dict[str, BuyerLedger]
+) -> list[RemedyLine]:
+    """Every remedy the breach gives, per Buyer, with its arithmetic."""
+    if obligation.breach_start is None:
+        return []
+    end = breach_end(obligation, state.as_of)
+    assert end is not None
+    lines: list[RemedyLine] = []
+    for remedy_id in obligation.remedies:
+        definition: RemedyDefinition = state.agreement.remedies[remedy_id]
+        if definition.formula == "none":
+            lines.append(RemedyLine(definition.report_as, None, None, remedy_id))
+            continue
+        for buyer in _buyers_owed(obligation, state):
+            stop = min(
+                [
+                    end,
+                    *(d for b, d in obligation.waived_by.items() if b == buyer),
+                    *(d for b, d in obligation.discharged_by.items() if b == buyer),
+                ]
+            )
+            end_exclusive = shift(stop, 1)
+            if definition.formula == "monthly_rates_on_outstanding":
+                start = obligation.breach_start
+                computation = monthly_rates_on_outstanding(ledgers[buyer], definition.rates, start, end_exclusive)
+            else:
+                assert definition.rate is not None
+                start = (
+                    obligation.trigger_date if definition.accrues_from == "trigger_date" else obligation.breach_start
+                )
+                amount = Decimal(obligation.trigger_fields.get("amount", Decimal(0)))
+                if obligation.cured_on is not None and stop == obligation.cured_on:
+                    end_exclusive = obligation.cured_on  # to the day it is paid in full, excluded
+                computation = simple_interest_on_amount(amount, definition.rate, start, end_exclusive)
+            lines.append(
+                RemedyLine(
+                    definition.report_as, buyer, computation.amount, remedy_id, start, end_exclusive, computation
+                )
+            )
+    return sorted(lines, key=lambda line: (line.kind, line.buyer or ""))

@@ -22,9 +22,9 @@ from covenant.diagnostics import InputError, Problem
 from covenant.facts import Fact, check_buyers, load_fact_logs
 from covenant.language.compiler import CompiledForm
 from covenant.law.driver import AgreementState, Obligation, default_as_of
-from covenant.law.remedies import CENT, ledgers_from_facts
+from covenant.law.remedies import CENT, RemedyLine, days_in_breach, ledgers_from_facts, remedy_lines
 from covenant.pipeline import portfolio_for
-from covenant.report.build import RemedyLine, build_report, days_in_breach, remedy_lines
+from covenant.report.build import build_report
 from covenant.report.coverage import display_path
 
 WIDTH = 100

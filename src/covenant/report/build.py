@@ -9,108 +9,15 @@ each remedy's amount with ``remedies``. Renderers (JSON here, text in
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from covenant.calendar import Date, days_between, shift
 from covenant.language.compiler import CompiledForm
-from covenant.language.model import RemedyDefinition
 from covenant.law.driver import AgreementState, Obligation
-from covenant.law.remedies import (
-    BuyerLedger,
-    Computation,
-    ledgers_from_facts,
-    monthly_rates_on_outstanding,
-    simple_interest_on_amount,
-)
+from covenant.law.remedies import days_in_breach, ledgers_from_facts, remedy_lines
+from covenant.report.explain import explanation
 
 STATUS_ORDER = ("breached", "cured", "waived", "discharged", "pending", "fulfilled", "review")
-
-
-@dataclass(frozen=True)
-class RemedyLine:
-    kind: str
-    buyer: str | None
-    amount: Decimal | None
-    remedy_id: str
-    start: Date | None = None
-    end_exclusive: Date | None = None
-    computation: Computation | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "buyer": self.buyer}
-        if self.amount is not None:
-            out["amount"] = f"{self.amount:.2f}"
-        return out
-
-
-def breach_end(obligation: Obligation, as_of: Date) -> Date | None:
-    """The last day in breach (included), or None when never breached."""
-    if obligation.breach_start is None:
-        return None
-    return obligation.cured_on or obligation.ended_on or as_of
-
-
-def days_in_breach(obligation: Obligation, as_of: Date) -> int:
-    end = breach_end(obligation, as_of)
-    if end is None or obligation.breach_start is None:
-        return 0
-    return max(days_between(obligation.breach_start, end) + 1, 0)
-
-
-def _buyers_owed(obligation: Obligation, state: AgreementState) -> list[str]:
-    if obligation.beneficiary is not None:
-        return [obligation.beneficiary]
-    start = obligation.breach_start or obligation.trigger_date
-    return sorted(
-        buyer
-        for buyer, (held_from, held_to) in state.holding.items()
-        if held_from <= start and (held_to is None or start < held_to)
-    )
-
-
-def remedy_lines(
-    obligation: Obligation, state: AgreementState, form: CompiledForm, ledgers: dict[str, BuyerLedger]
-) -> list[RemedyLine]:
-    """Every remedy the breach gives, per Buyer, with its arithmetic."""
-    if obligation.breach_start is None:
-        return []
-    end = breach_end(obligation, state.as_of)
-    assert end is not None
-    lines: list[RemedyLine] = []
-    for remedy_id in obligation.remedies:
-        definition: RemedyDefinition = state.agreement.remedies[remedy_id]
-        if definition.formula == "none":
-            lines.append(RemedyLine(definition.report_as, None, None, remedy_id))
-            continue
-        for buyer in _buyers_owed(obligation, state):
-            stop = min(
-                [
-                    end,
-                    *(d for b, d in obligation.waived_by.items() if b == buyer),
-                    *(d for b, d in obligation.discharged_by.items() if b == buyer),
-                ]
-            )
-            end_exclusive = shift(stop, 1)
-            if definition.formula == "monthly_rates_on_outstanding":
-                start = obligation.breach_start
-                computation = monthly_rates_on_outstanding(ledgers[buyer], definition.rates, start, end_exclusive)
-            else:
-                assert definition.rate is not None
-                start = (
-                    obligation.trigger_date if definition.accrues_from == "trigger_date" else obligation.breach_start
-                )
-                amount = Decimal(obligation.trigger_fields.get("amount", Decimal(0)))
-                if obligation.cured_on is not None and stop == obligation.cured_on:
-                    end_exclusive = obligation.cured_on  # to the day it is paid in full, excluded
-                computation = simple_interest_on_amount(amount, definition.rate, start, end_exclusive)
-            lines.append(
-                RemedyLine(
-                    definition.report_as, buyer, computation.amount, remedy_id, start, end_exclusive, computation
-                )
-            )
-    return sorted(lines, key=lambda line: (line.kind, line.buyer or ""))
 
 
 def _sort_key(obligation: Obligation) -> tuple[str, str, str, str]:
@@ -126,7 +33,6 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
     obligations = []
     totals: dict[str, Decimal] = {}
     counts = dict.fromkeys(STATUS_ORDER, 0)
-    from covenant.report.explain import explanation  # a renderer of the same facts; imported late to stay acyclic
 
     survival = state.agreement.survival
     survival_ends = state.closing.add(years=survival.years) if survival and state.closing else None

@@ -9,14 +9,12 @@ how a finding is worded.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from covenant.calendar import Date, shift
-
-if TYPE_CHECKING:
-    from covenant.language.compiler import CompiledForm
-    from covenant.law.driver import AgreementState, Obligation
-    from covenant.report.build import RemedyLine
+from covenant.language.compiler import CompiledForm
+from covenant.law.driver import AgreementState, Obligation
+from covenant.law.remedies import RemedyLine
 
 
 def _owed(obligation: Obligation) -> str:
