@@ -27,7 +27,7 @@ from covenant.cli.main import main
 from covenant.cli.reports import progress, upcoming_items
 from covenant.pipeline import Checked, check
 from covenant.report.changes import diff
-from covenant.report.render import Context, context_from, render
+from covenant.report.render.formats import Context, context_from, render
 from covenant.report.render.html import render_html
 from covenant.report.render.markdown import render_markdown
 from covenant.report.render.meeting import met_by_words

@@ -29,7 +29,7 @@ from covenant.cli.portfolio import portfolio, run_portfolio
 from covenant.cli.reports import evaluate, show_progress, terminal_width, upcoming
 from covenant.diagnostics import InputError
 from covenant.report.changes import diff, load_previous
-from covenant.report.render import FORMATS, context_from, render
+from covenant.report.render.formats import FORMATS, context_from, render
 
 EXIT_BREACH = 1
 EXIT_INPUT = 2
