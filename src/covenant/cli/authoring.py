@@ -205,7 +205,3 @@ def compile_command(rules_dir: Path, show: bool, rule_id: str | None) -> None:
         },
     }
     click.echo(json.dumps(compiled, indent=2, ensure_ascii=False))
-
-
-COMMANDS = (lint_command, test_command, explain_command, schema_command, compile_command)
-"""Registered on ``covenant`` by cli.py."""

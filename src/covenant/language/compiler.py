@@ -76,14 +76,6 @@ class Binding:
     detail: int = 0  # which extension of that trigger
 
 
-@dataclass(frozen=True)
-class ObligationField:
-    """A field copied from the trigger onto the obligation for joins."""
-
-    reference: str  # as written: trigger.month, terms.form, beneficiary
-    engine_field: str
-
-
 @dataclass
 class CompiledForm:
     """Everything the evaluator needs to run one agreement form."""

@@ -418,10 +418,6 @@ class Chunk:
     lenient: bool = False
     validate_only: bool = False
 
-    @property
-    def fact_count(self) -> int:
-        return sum(len(w.lines) for w in self.work)
-
 
 @dataclass(frozen=True)
 class AgreementResult:

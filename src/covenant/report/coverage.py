@@ -46,9 +46,6 @@ class Coverage:
     matched: set[tuple[str, tuple[int | str, ...]]] = field(default_factory=set)
     gaps: list[Gap] = field(default_factory=list)
 
-    def never_exercised(self) -> list[str]:
-        return [r for r in self.rule_ids if r not in self.exercised]
-
 
 @dataclass(frozen=True)
 class _Seen:

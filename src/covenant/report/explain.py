@@ -9,8 +9,6 @@ how a finding is worded.
 
 from __future__ import annotations
 
-from typing import Any
-
 from covenant.calendar import Date, shift
 from covenant.language.compiler import CompiledForm
 from covenant.law.driver import AgreementState, Obligation
@@ -115,12 +113,6 @@ def _remedy_sentence(line: RemedyLine, form: CompiledForm) -> str:
         )
         return f"{definition.clause} SLD for {line.buyer}, {line.start} to {last}: {months} = {line.amount:.2f}."
     return f"{definition.clause} {line.kind} for {line.buyer}: {line.computation.summary} = {line.amount:.2f}."
-
-
-def explain_lines(obligation: dict[str, Any]) -> list[str]:
-    """The explanation of a report entry split into sentences, for the terminal."""
-    text: str = obligation.get("explanation", "")
-    return [s.strip() + "." for s in text.split(". ") if s.strip()]
 
 
 def day_text(day: Date | None) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from covenant.calendar import Date, as_date
+from covenant.calendar import as_date
 
 REMEDY_KINDS = ("standard_liquidated_damages", "interest", "event_of_default")
 """The remedy kinds of report.md, in the order every format lists them."""
@@ -181,7 +181,3 @@ def _is_date(text: str) -> bool:
     except ValueError:
         return False
     return len(text) == 10
-
-
-def iso(day: Date | None) -> str | None:
-    return day.isoformat() if day else None
