@@ -112,7 +112,7 @@ class Evaluation:
         self.memory = WorkingMemory(ruleset, sid, form.keep_always, form.joined_on_trigger)
         self._assert = self.memory.assert_fact
         self.holdings = Holdings(self.agreement)
-        self.book = ObligationBook(self.holdings, self._assert_breach, self._retire)
+        self.book = ObligationBook(self.holdings, _breach_notice(form.rules, self.memory), self.memory.retire)
         # The book's own dict: the handlers look an obligation up on every firing.
         self.obligations = self.book.obligations
         self.deadlines = Deadlines(self.calendar, due_memo)
@@ -186,26 +186,6 @@ class Evaluation:
             return
         obligation.decide_on = day
         self.agenda.decide_in_the_morning(day, obligation.key)
-
-    # --- the book's hooks: what the engine must hear of ----------------------
-    def _assert_breach(self, obligation: Obligation) -> None:
-        rule = self.rules[obligation.rule_id]
-        assert obligation.breach_start is not None
-        self.memory.assert_for_today(
-            {
-                "t": BREACH,
-                "rule": rule.id,
-                "section": section_of(rule.clause),
-                "okey": obligation.key,
-                "day": obligation.breach_start.toordinal(),
-                "_c": 1,
-            }
-        )
-
-    def _retire(self, obligation: Obligation) -> None:
-        if obligation.engine_fact is not None:
-            self.memory.retire(obligation.engine_fact)
-            obligation.engine_fact = None
 
     # --- holding ----------------------------------------------------------
     def _on_session_opened(self, _rule: str | None, _i: int, _d: int, _patterns: Patterns) -> None:
@@ -551,6 +531,30 @@ if HANDLERS.keys() != BINDING_KINDS:
         f"covenant.law.driver handles {sorted(HANDLERS.keys() - BINDING_KINDS)} which the compiler never binds"
         f" and misses {sorted(BINDING_KINDS - HANDLERS.keys())} which it does"
     )
+
+
+def _breach_notice(rules: dict[str, Any], memory: WorkingMemory) -> Callable[[Obligation], None]:
+    """The book's breach hook: a ``breach`` fact for the day, on which remedy rules chain.
+
+    A closure over the rules and working memory, not a method: the book must not hold the evaluation.
+    """
+    assert_for_today = memory.assert_for_today
+
+    def notice(obligation: Obligation) -> None:
+        rule = rules[obligation.rule_id]
+        assert obligation.breach_start is not None
+        assert_for_today(
+            {
+                "t": BREACH,
+                "rule": rule.id,
+                "section": section_of(rule.clause),
+                "okey": obligation.key,
+                "day": obligation.breach_start.toordinal(),
+                "_c": 1,
+            }
+        )
+
+    return notice
 
 
 def _joins_trigger(meeting: Any) -> bool:

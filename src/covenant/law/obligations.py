@@ -94,15 +94,17 @@ def obligation_key(rule_id: str, trigger_key: str, beneficiary: str | None) -> s
     return f"{rule_id}|{trigger_key}|{beneficiary or '*'}"
 
 
-def _ignore(_obligation: Obligation) -> None:
+def _ignore(_item: Any) -> None:
     """The hook of a book nobody listens to (a test's)."""
 
 
 class ObligationBook:
     """Every obligation of one agreement, by key, and the transitions between their statuses.
 
-    ``on_breach`` hears of each breach once its start is set; ``on_close`` of each
-    obligation that nothing can change any more (its engine fact may go).
+    ``on_breach`` hears of each breach once its start is set; ``on_close`` gets the
+    engine fact of each obligation nothing can change any more, which may go.
+    The hooks should not hold the book's owner: a cycle would keep every
+    evaluation alive until the garbage collector finds it.
     """
 
     __slots__ = ("_on_breach", "_on_close", "holdings", "obligations")
@@ -111,7 +113,7 @@ class ObligationBook:
         self,
         holdings: Holdings,
         on_breach: Callable[[Obligation], None] = _ignore,
-        on_close: Callable[[Obligation], None] = _ignore,
+        on_close: Callable[[dict[str, Any]], None] = _ignore,
     ) -> None:
         self.obligations: dict[str, Obligation] = {}
         self.holdings = holdings
@@ -170,7 +172,9 @@ class ObligationBook:
         self.close(obligation)
 
     def close(self, obligation: Obligation) -> None:
-        self._on_close(obligation)
+        if obligation.engine_fact is not None:
+            self._on_close(obligation.engine_fact)
+            obligation.engine_fact = None
 
     def meet(self, obligation: Obligation, on: Date, curable: bool) -> None:
         """A duty's requirement met on ``on``: fulfilled if in time, else breached, and cured if it may be."""
