@@ -177,7 +177,12 @@ class ObligationBook:
             obligation.engine_fact = None
 
     def meet(self, obligation: Obligation, on: Date, curable: bool) -> None:
-        """A duty's requirement met on ``on``: fulfilled if in time, else breached, and cured if it may be."""
+        """A duty's requirement met on ``on``: fulfilled if in time, else breached, and cured if it may be.
+
+        Once settled, later meetings change nothing: the first one that counted stays on the record.
+        """
+        if obligation.settled:
+            return
         if obligation.due is None:  # in breach from the trigger unless met the same day
             if obligation.status == PENDING:
                 self.fulfil(obligation, on)
@@ -194,6 +199,8 @@ class ObligationBook:
 
     def waive(self, obligation: Obligation, buyer: str, on: Date) -> None:
         """One Buyer's waiver; an obligation owed to all ends when every holder on its trigger date has waived."""
+        if obligation.settled:
+            return
         if obligation.beneficiary is not None:
             self.end(obligation, Status.WAIVED, on)
             return
