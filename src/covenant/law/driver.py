@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from covenant.calendar import Date, add_months, day_of, shared_calendar, shift
+from covenant.calendar import Date, day_of, shared_calendar, shift
 from covenant.engine.core import EnginePool, Patterns, Ruleset
 from covenant.facts import Fact
 from covenant.language.compiler import (
@@ -577,7 +577,7 @@ def _copied_fields(form: CompiledForm) -> tuple[list[tuple[str, str]], list[tupl
     return from_trigger, from_terms
 
 
-class Portfolio:
+class FormEvaluator:
     """A compiled form, its engine, and one evaluation per agreement."""
 
     def __init__(self, form: CompiledForm):
@@ -620,4 +620,4 @@ def default_as_of(facts: Iterable[Fact]) -> Date | None:
     return max(dates) if dates else None
 
 
-__all__ = ["HANDLERS", "AgreementState", "Evaluation", "Obligation", "Portfolio", "add_months", "default_as_of"]
+__all__ = ["HANDLERS", "AgreementState", "Evaluation", "FormEvaluator", "Obligation", "default_as_of"]
