@@ -13,7 +13,7 @@ from covenant.calendar import Date, as_date
 from covenant.language.model import Agreement
 from covenant.law.agenda import Agenda
 from covenant.law.holdings import Holdings
-from covenant.law.obligations import Obligation, ObligationBook, Status, obligation_key
+from covenant.law.obligations import Obligation, ObligationBook, Status
 
 CLOSING = as_date("2024-01-10")
 BUYERS = ("alpha", "beta", "gamma")
@@ -62,20 +62,11 @@ def _open(
     kind: str = "duty",
     trigger_date: str = "2024-02-01",
 ) -> Obligation:
-    key = obligation_key(rule_id, trigger, beneficiary)
-    obligation = Obligation(
-        rule_id=rule_id,
-        clause="4(a)",
-        kind=kind,
-        key=key,
-        trigger_key=trigger,
-        trigger_id=trigger,
-        trigger_date=as_date(trigger_date),
-        beneficiary=beneficiary,
-        due=as_date(due) if due else None,
-        engine_fact={"t": "obligation", "okey": key, "id": f"e-{key}"},
+    obligation = book.open(
+        rule_id, "4(a)", kind, trigger, trigger, as_date(trigger_date), beneficiary, as_date(due) if due else None
     )
-    book.add(obligation)
+    assert obligation is not None
+    obligation.engine_fact = {"t": "obligation", "okey": obligation.key, "id": f"e-{obligation.key}"}
     return obligation
 
 
@@ -236,7 +227,7 @@ def test_transfer_does_not_touch_settled_obligations_or_reviews() -> None:
     done = _open(book, trigger="f1", beneficiary="beta")
     book.fulfil(done, as_date("2024-02-05"))
     review = _open(book, trigger="f2", beneficiary="beta", kind="review")
-    review.status = Status.REVIEW
+    assert review.status is Status.REVIEW and review.settled
     book.discharge("beta", as_date("2024-02-15"), "transfer-1")
     assert done.status is Status.FULFILLED
     assert review.status is Status.REVIEW
@@ -246,22 +237,93 @@ def test_transfer_does_not_touch_settled_obligations_or_reviews() -> None:
 # --- opening --------------------------------------------------------------------
 def test_the_same_key_opens_once() -> None:
     book, _ = _book()
-    _open(book)
-    assert not book.may_open("deliver-report|f1|*", "deliver-report", None, one_open_at_a_time=False)
+    first = _open(book)
+    again = book.open("deliver-report", "4(a)", "duty", "f1", "f1", as_date("2024-02-01"), None, None)
+    assert again is None
+    assert book["deliver-report|f1|*"] is first
     assert book.may_open("deliver-report|f2|*", "deliver-report", None, one_open_at_a_time=False)
 
 
 def test_one_open_at_a_time_refuses_a_second_until_the_first_is_settled() -> None:
     book, _ = _book()
     first = _open(book, trigger="f1", beneficiary="alpha")
-    assert not book.may_open("deliver-report|f2|alpha", "deliver-report", "alpha", one_open_at_a_time=True)
-    # another Buyer's, or another rule's, is not the same duty
-    assert book.may_open("deliver-report|f2|beta", "deliver-report", "beta", one_open_at_a_time=True)
-    assert book.may_open("other-rule|f2|alpha", "other-rule", "alpha", one_open_at_a_time=True)
+
+    def second(beneficiary: str = "alpha", rule_id: str = "deliver-report") -> Obligation | None:
+        day = as_date("2024-02-05")
+        return book.open(rule_id, "4(a)", "duty", "f2", "f2", day, beneficiary, day, one_open_at_a_time=True)
+
+    assert second() is None
+    assert second("beta") is not None  # another Buyer's is not the same duty
+    assert second(rule_id="other-rule") is not None  # nor another rule's
     book.breach(first, as_date("2024-03-02"))
-    assert not book.may_open("deliver-report|f2|alpha", "deliver-report", "alpha", one_open_at_a_time=True)
+    assert second() is None  # breached is still open
     book.meet(first, as_date("2024-03-04"), curable=True)
-    assert book.may_open("deliver-report|f2|alpha", "deliver-report", "alpha", one_open_at_a_time=True)
+    opened = second()
+    assert opened is not None and opened.key == "deliver-report|f2|alpha"
+    assert len(book) == 4
+
+
+def test_an_each_holder_obligation_arises_only_for_a_buyer_holding_then_and_since() -> None:
+    book, _ = _book()
+    book.holdings.end("gamma", as_date("2024-02-15"))
+    before_closing = book.open("notice", "4(b)", "duty", "f1", "f1", as_date("2024-01-05"), "alpha", None)
+    transferred = book.open("notice", "4(b)", "duty", "f2", "f2", as_date("2024-02-01"), "gamma", None)
+    holding = book.open("notice", "4(b)", "duty", "f2", "f2", as_date("2024-02-01"), "beta", None)
+    assert before_closing is None
+    assert transferred is None
+    assert holding is not None and holding.key == "notice|f2|beta"
+    assert len(book) == 1
+
+
+# --- decisions --------------------------------------------------------------------
+def test_a_prohibited_act_nothing_permitted_is_breached_tonight_from_its_date() -> None:
+    book, recorder = _book()
+    act = _open(book, rule_id="no-sale", kind="prohibition", due=None, trigger_date="2024-02-01")
+    book.decide_tonight(act, as_date("2024-02-01"))
+    assert act.status is Status.BREACHED
+    assert act.breach_start == as_date("2024-02-01")
+    assert recorder.breaches == [("no-sale|f1|*", as_date("2024-02-01"))]
+
+
+def test_a_permitted_act_is_left_alone_tonight() -> None:
+    book, recorder = _book()
+    act = _open(book, rule_id="no-sale", kind="prohibition", due=None)
+    book.fulfil(act, as_date("2024-02-01"))
+    book.decide_tonight(act, as_date("2024-02-01"))
+    assert act.status is Status.FULFILLED
+    assert recorder.breaches == []
+
+
+def test_a_duty_met_with_every_event_answered_is_fulfilled_tonight_else_breached_from_its_trigger() -> None:
+    book, _ = _book()
+    answered = _open(book, trigger="f1", due=None)
+    answered.requirement_met = True
+    answered.events = {"e1": 0}
+    answered.answered = {"e1"}
+    book.decide_tonight(answered, as_date("2024-02-03"))
+    assert answered.status is Status.FULFILLED
+    assert answered.met_on == as_date("2024-02-03")
+
+    unanswered = _open(book, trigger="f2", due=None)
+    unanswered.requirement_met = True
+    unanswered.events = {"e1": 0, "e2": 0}
+    unanswered.answered = {"e1"}
+    book.decide_tonight(unanswered, as_date("2024-02-03"))
+    assert unanswered.status is Status.BREACHED
+    assert unanswered.breach_start == as_date("2024-02-01")
+
+
+def test_the_morning_decision_breaches_only_on_the_day_last_planned() -> None:
+    book, recorder = _book()
+    duty = _open(book, due="2024-03-01")
+    duty.decide_on = as_date("2024-03-18")  # an extension moved it
+    book.decide_morning(duty, as_date("2024-03-02"))
+    assert duty.status is Status.PENDING
+    duty.due = as_date("2024-03-17")
+    book.decide_morning(duty, as_date("2024-03-18"))
+    assert duty.status is Status.BREACHED
+    assert duty.breach_start == as_date("2024-03-18")
+    assert len(recorder.breaches) == 1
 
 
 def test_a_settled_obligation_ignores_later_meets_and_waivers() -> None:

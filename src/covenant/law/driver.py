@@ -35,7 +35,6 @@ from covenant.language.compiler import (
     BINDING_KINDS,
     BREACH,
     HOLDER,
-    OBLIGATION,
     PERIOD,
     SESSION,
     Binding,
@@ -55,8 +54,8 @@ from covenant.law.agenda import Agenda
 from covenant.law.deadlines import Deadlines, DueMemo, in_window
 from covenant.law.derivations import Derivations, PeriodEnds
 from covenant.law.holdings import Holdings
-from covenant.law.memory import EngineFact, WorkingMemory
-from covenant.law.obligations import PENDING, Obligation, ObligationBook, Status, obligation_key
+from covenant.law.memory import EngineFact, ObligationFacts, WorkingMemory
+from covenant.law.obligations import PENDING, Obligation, ObligationBook
 
 
 @dataclass
@@ -118,7 +117,7 @@ class Evaluation:
         self.deadlines = Deadlines(self.calendar, due_memo)
         self.derivations = Derivations(form, self.memory, self.used)
         self.period_ends = PeriodEnds(form, self.agreement.fiscal_year_end, self.memory)
-        self._copied_fields = _copied_fields(form)
+        self.obligation_facts = ObligationFacts(form.obligation_fields)
 
     # --- the walk -------------------------------------------------------
     def run(self) -> AgreementState:
@@ -157,27 +156,14 @@ class Evaluation:
         )
 
     def _decide_duties(self, day: Date) -> None:
+        obligations, decide = self.obligations, self.book.decide_morning
         for key in self.agenda.morning(day):
-            obligation = self.obligations[key]
-            if obligation.status == PENDING and obligation.decide_on == day:
-                assert obligation.due is not None
-                self.book.breach(obligation, shift(obligation.due, 1))
+            decide(obligations[key], day)
 
     def _decide_tonight(self, day: Date) -> None:
-        """Acts of today that nothing permitted, and duties that were overdue when they arose."""
+        obligations, decide = self.obligations, self.book.decide_tonight
         for key in self.agenda.night(day):
-            obligation = self.obligations[key]
-            if obligation.status != PENDING:
-                continue
-            if obligation.kind == "prohibition":
-                self.book.breach(obligation, obligation.trigger_date)
-            elif obligation.due is None:
-                if obligation.requirement_met and set(obligation.events) <= obligation.answered:
-                    self.book.fulfil(obligation, day)
-                else:
-                    self.book.breach(obligation, obligation.trigger_date)
-            elif obligation.due < day:
-                self.book.breach(obligation, shift(obligation.due, 1))
+            decide(obligations[key], day)
 
     def _plan_decision(self, obligation: Obligation, day: Date) -> None:
         """Decide the breach on ``day``; one already past (a preview due before its filing) tonight."""
@@ -271,47 +257,25 @@ class Evaluation:
         kind: str,
     ) -> Obligation | None:
         """Open an obligation in the book, with the engine fact its meetings join on (asserted by the caller)."""
-        key = obligation_key(rule.id, trigger_key, beneficiary)
-        if not self.book.may_open(key, rule.id, beneficiary, getattr(rule, "one_open_at_a_time", False)):
-            return None
-        trigger_date = day_of(fact["day"]) if "day" in fact else self.today
-        if beneficiary is not None and not self.holdings.owed_on(beneficiary, trigger_date):
-            return None
-        obligation = Obligation(
-            rule_id=rule.id,
-            clause=rule.clause,
-            kind=kind,
-            key=key,
-            trigger_key=trigger_key,
-            trigger_id=trigger_id,
-            trigger_date=trigger_date,
-            beneficiary=beneficiary,
-            due=due,
-            status=Status.REVIEW if kind == "review" else PENDING,
+        obligation = self.book.open(
+            rule.id,
+            rule.clause,
+            kind,
+            trigger_key,
+            trigger_id,
+            day_of(fact["day"]) if "day" in fact else self.today,
+            beneficiary,
+            due,
             alt=index,
-            trigger_fields=self.memory.exact_fields(fact),
+            one_open_at_a_time=getattr(rule, "one_open_at_a_time", False),
         )
+        if obligation is None:
+            return None
+        obligation.trigger_fields = self.memory.exact_fields(fact)
         if fact.get("key") and fact.get("t") != PERIOD:
             obligation.note_evidence(fact["key"])
             self.used.add(fact["key"])
-        self.book.add(obligation)
-        from_trigger, from_terms = self._copied_fields
-        engine_fact = {
-            "t": OBLIGATION,
-            "rule": rule.id,
-            "alt": index,
-            "okey": key,
-            "tkey": trigger_key,
-            "tid": fact.get("key", trigger_key),
-            "tday": trigger_date.toordinal(),
-            "tdate": trigger_date.isoformat(),
-            "beneficiary": beneficiary or "*",
-            "due": due.toordinal() if due else 0,
-            "_c": 1,
-        }
-        engine_fact.update((engine_field, fact[name]) for engine_field, name in from_trigger if name in fact)
-        engine_fact.update((engine_field, terms[name]) for engine_field, name in from_terms if name in terms)
-        obligation.engine_fact = engine_fact
+        obligation.engine_fact = self.obligation_facts.encode(obligation, fact, terms)
         return obligation
 
     def _arise_duty(self, rule: DutyRule, trigger: Any, index: int, fact: EngineFact, beneficiary: str | None) -> None:
@@ -563,18 +527,6 @@ def _joins_trigger(meeting: Any) -> bool:
         (same_as := getattr(condition, "same_as", None)) and same_as.startswith("trigger")
         for condition in meeting.where.values()
     )
-
-
-def _copied_fields(form: CompiledForm) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """Which trigger fields and terms every obligation carries for joins: (engine field, name) from each."""
-    from_trigger: list[tuple[str, str]] = []
-    from_terms: list[tuple[str, str]] = []
-    for engine_field, reference in form.obligation_fields.items():
-        if engine_field in ("tkey", "tdate", "beneficiary"):
-            continue
-        head, _, name = reference.partition(".")
-        (from_trigger if head == "trigger" else from_terms).append((engine_field, name))
-    return from_trigger, from_terms
 
 
 class FormEvaluator:

@@ -18,6 +18,8 @@ from typing import Any
 from covenant.calendar import Date
 from covenant.engine.core import Ruleset
 from covenant.facts import Fact
+from covenant.language.compiler import OBLIGATION
+from covenant.law.obligations import Obligation
 
 EngineFact = dict[str, Any]
 ENCODED_WITH_DATE = frozenset({"delivery", "sec_filing", "press_release"})
@@ -134,3 +136,42 @@ def engine_facts(fact: Fact, day: Date) -> list[EngineFact]:
     for name, values in lists:
         out = [{**item, name: value} for item in out for value in dict.fromkeys(values)]
     return out
+
+
+class ObligationFacts:
+    """How an obligation appears in working memory, for the rules that meet, extend or waive it to join on.
+
+    Besides its key, trigger and deadline, it carries the trigger's fields and
+    terms that a rule ties to (``same_as: trigger.month``); which ones is
+    planned once, from the form.
+    """
+
+    __slots__ = ("_from_terms", "_from_trigger")
+
+    def __init__(self, obligation_fields: dict[str, str]) -> None:
+        self._from_trigger: list[tuple[str, str]] = []
+        self._from_terms: list[tuple[str, str]] = []
+        for engine_field, reference in obligation_fields.items():
+            if engine_field in ("tkey", "tdate", "beneficiary"):
+                continue  # every obligation fact has these
+            head, _, name = reference.partition(".")
+            (self._from_trigger if head == "trigger" else self._from_terms).append((engine_field, name))
+
+    def encode(self, obligation: Obligation, trigger: EngineFact, terms: dict[str, Any]) -> EngineFact:
+        due = obligation.due
+        engine_fact = {
+            "t": OBLIGATION,
+            "rule": obligation.rule_id,
+            "alt": obligation.alt,
+            "okey": obligation.key,
+            "tkey": obligation.trigger_key,
+            "tid": trigger.get("key", obligation.trigger_key),
+            "tday": obligation.trigger_date.toordinal(),
+            "tdate": obligation.trigger_date.isoformat(),
+            "beneficiary": obligation.beneficiary or "*",
+            "due": due.toordinal() if due else 0,
+            "_c": 1,
+        }
+        engine_fact.update((field, trigger[name]) for field, name in self._from_trigger if name in trigger)
+        engine_fact.update((field, terms[name]) for field, name in self._from_terms if name in terms)
+        return engine_fact

@@ -145,8 +145,46 @@ class ObligationBook:
             )
         )
 
-    def add(self, obligation: Obligation) -> None:
-        self.obligations[obligation.key] = obligation
+    def open(
+        self,
+        rule_id: str,
+        clause: str,
+        kind: str,
+        trigger_key: str,
+        trigger_id: str | None,
+        trigger_date: Date,
+        beneficiary: str | None,
+        due: Date | None,
+        *,
+        alt: int = 0,
+        one_open_at_a_time: bool = False,
+    ) -> Obligation | None:
+        """A new obligation in the book, or None where none arises.
+
+        None arises twice for one rule, trigger and Buyer; nor beside an open one
+        when the rule allows one at a time; nor for a Buyer who did not hold on
+        the trigger date or has transferred since ("each holder").
+        """
+        key = obligation_key(rule_id, trigger_key, beneficiary)
+        if not self.may_open(key, rule_id, beneficiary, one_open_at_a_time):
+            return None
+        if beneficiary is not None and not self.holdings.owed_on(beneficiary, trigger_date):
+            return None
+        obligation = Obligation(
+            rule_id=rule_id,
+            clause=clause,
+            kind=kind,
+            key=key,
+            trigger_key=trigger_key,
+            trigger_id=trigger_id,
+            trigger_date=trigger_date,
+            beneficiary=beneficiary,
+            due=due,
+            status=Status.REVIEW if kind == "review" else PENDING,
+            alt=alt,
+        )
+        self.obligations[key] = obligation
+        return obligation
 
     # --- the transitions --------------------------------------------------
     def breach(self, obligation: Obligation, start: Date) -> None:
@@ -196,6 +234,35 @@ class ObligationBook:
             self.breach(obligation, shift(obligation.due, 1))
         if curable:
             self.cure(obligation, on)
+
+    def decide_morning(self, obligation: Obligation, day: Date) -> None:
+        """The morning after a duty's last day: breached from the day after its deadline, unless settled.
+
+        ``decide_on`` is the morning last planned: an extension granted since moves it, and the old one passes.
+        """
+        if obligation.status == PENDING and obligation.decide_on == day:
+            assert obligation.due is not None
+            self.breach(obligation, shift(obligation.due, 1))
+
+    def decide_tonight(self, obligation: Obligation, day: Date) -> None:
+        """After the facts of ``day``: acts that nothing permitted, and duties that were overdue when they arose.
+
+        A prohibition still pending has not been permitted: breached from its act.
+        A duty with no deadline (in breach from its trigger unless met) is fulfilled
+        if its requirement was met and every event since answered, else breached
+        from its trigger; one whose deadline had passed when it arose, from then.
+        """
+        if obligation.status != PENDING:
+            return
+        if obligation.kind == "prohibition":
+            self.breach(obligation, obligation.trigger_date)
+        elif obligation.due is None:
+            if obligation.requirement_met and set(obligation.events) <= obligation.answered:
+                self.fulfil(obligation, day)
+            else:
+                self.breach(obligation, obligation.trigger_date)
+        elif obligation.due < day:
+            self.breach(obligation, shift(obligation.due, 1))
 
     def waive(self, obligation: Obligation, buyer: str, on: Date) -> None:
         """One Buyer's waiver; an obligation owed to all ends when every holder on its trigger date has waived."""
