@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from covenant.calendar import Date
+
+if TYPE_CHECKING:
+    from covenant.law.obligations import Obligation
 
 
 class Agenda:
@@ -46,6 +50,14 @@ class Agenda:
     def decide_tonight(self, day: Date, key: str) -> None:
         """Decide the obligation ``key`` after the facts of ``day``, which is the day being walked."""
         self._nights[day].append(key)
+
+    def plan_decision(self, obligation: Obligation, day: Date, today: Date) -> None:
+        """Decide a breach on the morning of ``day``; if that is past (a preview due before its filing), tonight."""
+        if day <= today:
+            self._nights[today].append(obligation.key)
+            return
+        obligation.decide_on = day
+        self.decide_in_the_morning(day, obligation.key)
 
     def morning(self, day: Date) -> list[str]:
         """The keys to decide at the start of ``day``, once."""

@@ -20,6 +20,7 @@ from covenant.facts import Fact
 from covenant.language.compiler import PERIOD, CompiledForm
 from covenant.language.model import DateTerm, DeriveRule, PeriodRule, scalar_json
 from covenant.law.memory import EngineFact, WorkingMemory
+from covenant.law.obligations import Obligation
 
 UNKNOWN_END = 10**8
 """A period end not known yet (no registration effective): compares after every real day."""
@@ -38,6 +39,18 @@ class Derivations:
         self._counts: dict[str, int] = defaultdict(int)
         self._period_inputs: dict[str, dict[str, EngineFact]] = defaultdict(dict)
         self._periods: dict[str, EngineFact] = {}
+
+    def note(self, obligation: Obligation, key: str) -> None:
+        """Record what a finding rests on; a derived fact brings the facts it came from."""
+        derived = self.derived
+        if key not in derived:
+            obligation.note_evidence(key)
+            self._used.add(key)
+            return
+        if key not in obligation.derived_basis:
+            obligation.derived_basis.append(key)
+        for source in derived[key].fields.get("from", ()):
+            self.note(obligation, source)
 
     def derive(self, rule_id: str, patterns: Patterns, today: Date) -> None:
         """A derive rule fired: record the new fact (once only, if the rule says so) and assert it."""

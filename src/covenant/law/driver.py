@@ -16,9 +16,11 @@ Evaluation walks the dates of its agenda in order. On each date:
 
 Conditions are matched by durable-rules. What the driver leans on lives
 beside it: the agenda (``agenda``), working memory (``memory``), the
-obligations and their state machine (``obligations``), holdings
-(``holdings``), deadlines (``deadlines``) and derived facts and periods
-(``derivations``). This module only connects the engine's firings to them.
+obligations and their state machine (``obligations``), how they arise
+(``arising``), holdings (``holdings``), deadlines (``deadlines``) and derived
+facts and periods (``derivations``). This module walks the days and connects
+the engine's firings to them; ``FormEvaluator`` runs one walk per agreement
+on the engine of a compiled form.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from covenant.language.compiler import (
     BINDING_KINDS,
     BREACH,
     HOLDER,
-    PERIOD,
     SESSION,
     Binding,
     CompiledForm,
@@ -44,14 +45,13 @@ from covenant.language.compiler import (
 from covenant.language.model import (
     Agreement,
     DutyRule,
-    FactTrigger,
     ProhibitionRule,
     RemedyRule,
-    ReviewRule,
     section_of,
 )
 from covenant.law.agenda import Agenda
-from covenant.law.deadlines import Deadlines, DueMemo, in_window
+from covenant.law.arising import Arising
+from covenant.law.deadlines import Deadlines, DueMemo
 from covenant.law.derivations import Derivations, PeriodEnds
 from covenant.law.holdings import Holdings
 from covenant.law.memory import EngineFact, ObligationFacts, WorkingMemory
@@ -117,7 +117,10 @@ class Evaluation:
         self.deadlines = Deadlines(self.calendar, due_memo)
         self.derivations = Derivations(form, self.memory, self.used)
         self.period_ends = PeriodEnds(form, self.agreement.fiscal_year_end, self.memory)
-        self.obligation_facts = ObligationFacts(form.obligation_fields)
+        encoding = ObligationFacts(form.obligation_fields)
+        self.arising = Arising(
+            form.rules, self.book, self.memory, encoding, self.deadlines, self.agenda, self.derivations, self.used
+        )
 
     # --- the walk -------------------------------------------------------
     def run(self) -> AgreementState:
@@ -165,14 +168,6 @@ class Evaluation:
         for key in self.agenda.night(day):
             decide(obligations[key], day)
 
-    def _plan_decision(self, obligation: Obligation, day: Date) -> None:
-        """Decide the breach on ``day``; one already past (a preview due before its filing) tonight."""
-        if day <= self.today:
-            self.agenda.decide_tonight(self.today, obligation.key)
-            return
-        obligation.decide_on = day
-        self.agenda.decide_in_the_morning(day, obligation.key)
-
     # --- holding ----------------------------------------------------------
     def _on_session_opened(self, _rule: str | None, _i: int, _d: int, _patterns: Patterns) -> None:
         """Nothing to do: the firing itself readies the session for delete_state."""
@@ -204,151 +199,11 @@ class Evaluation:
     # --- obligations arising ----------------------------------------------
     def _on_arise(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
         assert rule_id is not None
-        rule = self.rules[rule_id]
-        trigger = rule.triggers()[index]
-        fact = patterns["f"]
-        beneficiary = self._beneficiary(rule.owed_to, patterns)
-        created_before = len(self.obligations)
-        if isinstance(rule, DutyRule):
-            self._arise_duty(rule, trigger, index, fact, beneficiary)
-        else:
-            self._arise_prohibition(rule, trigger, index, fact, beneficiary)
-        if len(self.obligations) == created_before:
-            return
-        new_keys = (
-            list(self.obligations)[created_before:]
-            if len(self.obligations) - created_before > 1
-            else [next(reversed(self.obligations))]
-        )
-        for key in new_keys:
-            for name, matched in sorted(patterns.items()):
-                if name.startswith("q"):  # a provided fact: the Lock-up Period, Stockholder Approval complete
-                    self._note(self.obligations[key], matched["key"])
-
-    def _note(self, obligation: Obligation, key: str) -> None:
-        """Record what a finding rests on; a derived fact brings the facts it came from."""
-        derived = self.derivations.derived
-        if key not in derived:
-            obligation.note_evidence(key)
-            self.used.add(key)
-            return
-        if key not in obligation.derived_basis:
-            obligation.derived_basis.append(key)
-        for source in derived[key].fields.get("from", ()):
-            self._note(obligation, source)
-
-    def _beneficiary(self, owed_to: Any, patterns: Patterns) -> str | None:
-        if owed_to == "all":
-            return None
-        if owed_to == "each_holder":
-            return patterns["h"]["buyer"]
-        return patterns["f"].get(owed_to["buyer_in"])
-
-    def _new_obligation(
-        self,
-        rule: Any,
-        index: int,
-        fact: EngineFact,
-        beneficiary: str | None,
-        due: Date | None,
-        terms: dict[str, Any],
-        trigger_key: str,
-        trigger_id: str | None,
-        kind: str,
-    ) -> Obligation | None:
-        """Open an obligation in the book, with the engine fact its meetings join on (asserted by the caller)."""
-        obligation = self.book.open(
-            rule.id,
-            rule.clause,
-            kind,
-            trigger_key,
-            trigger_id,
-            day_of(fact["day"]) if "day" in fact else self.today,
-            beneficiary,
-            due,
-            alt=index,
-            one_open_at_a_time=getattr(rule, "one_open_at_a_time", False),
-        )
-        if obligation is None:
-            return None
-        obligation.trigger_fields = self.memory.exact_fields(fact)
-        if fact.get("key") and fact.get("t") != PERIOD:
-            obligation.note_evidence(fact["key"])
-            self.used.add(fact["key"])
-        obligation.engine_fact = self.obligation_facts.encode(obligation, fact, terms)
-        return obligation
-
-    def _arise_duty(self, rule: DutyRule, trigger: Any, index: int, fact: EngineFact, beneficiary: str | None) -> None:
-        anchor = day_of(fact["day"])
-        if rule.breach_starts == "on_trigger":
-            self._arise_from_trigger(rule, trigger, index, fact, beneficiary, anchor)
-            return
-        due_rule = trigger.due or rule.due
-        due, basis = self.deadlines.due(due_rule, anchor)
-        if not in_window(rule, due, trigger, anchor, self.closing):
-            return
-        trigger_id = None if due_rule.date is not None else fact["key"]
-        obligation = self._new_obligation(
-            rule, index, fact, beneficiary, due, trigger.terms, fact["key"], trigger_id, "duty"
-        )
-        if obligation is None:
-            return
-        obligation.due_basis = basis
-        assert obligation.engine_fact is not None
-        ext_deadline = due
-        if due_rule.extended_by:
-            ext_deadline = self.deadlines.latest_extension(due, due_rule.extended_by)
-            obligation.engine_fact["ext_deadline"] = ext_deadline.toordinal()
-        self._plan_decision(obligation, shift(ext_deadline, 1))
-        self._assert(obligation.engine_fact)
-
-    def _arise_from_trigger(
-        self, rule: DutyRule, trigger: Any, index: int, fact: EngineFact, beneficiary: str | None, anchor: Date
-    ) -> None:
-        """A duty in breach from its trigger's date unless met by then (listing, notices before a closing)."""
-        trigger_key = str(fact.get(trigger.one_per) if trigger.one_per else fact["key"])
-        obligation = self._new_obligation(
-            rule, index, fact, beneficiary, None, trigger.terms, trigger_key, fact["key"], "duty"
-        )
-        if obligation is None:
-            return
-        assert obligation.engine_fact is not None
-        if rule.act_by is not None:
-            obligation.act_by, obligation.due_basis = self.deadlines.due(rule.act_by, anchor)
-            obligation.engine_fact["act_by"] = obligation.act_by.toordinal()
-        for number, again in enumerate(rule.again_after):
-            if again.act_by is not None:
-                again_by, _ = self.deadlines.due(again.act_by, anchor)
-                obligation.engine_fact[f"again_by_{number}"] = again_by.toordinal()
-        self._assert(obligation.engine_fact)
-        if rule.act_by is None and not rule.again_after:
-            if obligation.status == PENDING:
-                self.book.breach(obligation, anchor)  # from the trigger's date: a same-day cure is one day
-        else:
-            self.agenda.decide_tonight(self.today, obligation.key)
-
-    def _arise_prohibition(
-        self, rule: ProhibitionRule, trigger: FactTrigger, index: int, fact: EngineFact, beneficiary: str | None
-    ) -> None:
-        trigger_key = fact.get(trigger.one_per) if trigger.one_per else fact["key"]
-        obligation = self._new_obligation(
-            rule, index, fact, beneficiary, None, trigger.terms, str(trigger_key), fact["key"], "prohibition"
-        )
-        if obligation is None:
-            return
-        self.agenda.decide_tonight(self.today, obligation.key)
-        assert obligation.engine_fact is not None
-        self._assert(obligation.engine_fact)
+        self.arising.arise(rule_id, index, patterns, self.today, self.closing)
 
     def _on_review(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
         assert rule_id is not None
-        rule: ReviewRule = self.rules[rule_id]
-        fact = patterns["f"]
-        obligation = self._new_obligation(rule, index, fact, None, None, {}, fact["key"], fact["key"], "review")
-        if obligation is not None:
-            if rule.bearing and obligation.engine_fact is not None:
-                self._assert(obligation.engine_fact)  # stays: facts bearing on it may come later
-            obligation.engine_fact = None
+        self.arising.review(rule_id, index, patterns["f"], self.today)
 
     # --- obligations answered ---------------------------------------------
     def _on_extend(self, rule_id: str | None, index: int, detail: int, patterns: Patterns) -> None:
@@ -366,7 +221,7 @@ class Evaluation:
         self.used.add(request["key"])
         obligation.due_basis += f"; extended by {extension.days} days by {request['key']} to {obligation.due}"
         self.memory.consume(request)
-        self._plan_decision(obligation, shift(obligation.due, 1))
+        self.agenda.plan_decision(obligation, shift(obligation.due, 1), self.today)
 
     def _on_meet(self, rule_id: str | None, index: int, _d: int, patterns: Patterns) -> None:
         obligation = self.obligations.get(patterns["o"]["okey"])
@@ -381,12 +236,12 @@ class Evaluation:
             obligation.paid_by.add(fact["key"])
             obligation.paid += self.memory.exact_fields(fact).get(meeting.adding_up, Decimal(0))
             obligation.matched.append(fact["key"])
-            self._note(obligation, fact["key"])
+            self.derivations.note(obligation, fact["key"])
             self.memory.consume(fact)
             target = obligation.trigger_fields.get(engine_field_for(meeting.to).removeprefix("t_"), Decimal(0))
             if obligation.paid < target:
                 return
-        self._note(obligation, fact["key"])
+        self.derivations.note(obligation, fact["key"])
         if fact["key"] not in obligation.matched:
             obligation.matched.append(fact["key"])
         if _joins_trigger(meeting):
