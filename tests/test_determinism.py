@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from covenant import cli
+from covenant.cli import main as cli
 from covenant.pipeline import check
 from covenant.report.build import render_json
 
