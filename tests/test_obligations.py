@@ -85,6 +85,14 @@ def test_statuses_are_the_words_of_the_reports() -> None:
     assert f"{Status.DISCHARGED}" == "discharged"
 
 
+def test_the_report_schema_names_the_same_statuses() -> None:
+    from typing import get_args
+
+    from covenant.language import schema
+
+    assert set(get_args(schema.Status)) == {status.value for status in Status}
+
+
 def test_a_new_obligation_is_pending_and_unsettled() -> None:
     book, _ = _book()
     obligation = _open(book)

@@ -11,7 +11,6 @@ a closed obligation) go then too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +43,7 @@ class WorkingMemory:
         self,
         ruleset: Ruleset,
         sid: str,
-        keep_always: Iterable[str],
+        keep_always: set[str],
         joined_on_trigger: dict[str, list[frozenset[str]]],
     ) -> None:
         self._ruleset = ruleset
