@@ -89,7 +89,7 @@ def child_end_to_end(portfolio: Path, logs: list[Path], jobs: int, output: Path)
 def child_bare_engine(portfolio: Path, logs: list[Path]) -> dict[str, Any]:
     """The same facts through the compiled ruleset with no-op actions: the engine's own rate."""
     from covenant.engine.core import Ruleset
-    from covenant.law.driver import _engine_facts
+    from covenant.law.memory import engine_facts as to_engine_facts
     from covenant.portfolio.run import chunks, evaluate_agreement, index_facts, load_agreement_facts, load_portfolio
 
     del evaluate_agreement  # imported to show which path the monitor takes; not timed here
@@ -110,7 +110,7 @@ def child_bare_engine(portfolio: Path, logs: list[Path]) -> dict[str, Any]:
             validation_cpu += cpu_seconds() - validating
             user_facts += len(log.facts)
             ordered = sorted(log.facts, key=lambda f: (f.date, f.order))
-            work.append((agreement.member.id, [e for f in ordered for e in _engine_facts(f, f.date)]))
+            work.append((agreement.member.id, [e for f in ordered for e in to_engine_facts(f, f.date)]))
     rulesets = {
         name: Ruleset(f"bare-{name}", definition, dict.fromkeys(definition, _nothing))
         for name, definition in definitions.items()

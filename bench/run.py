@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from covenant import pipeline
-from covenant.law.driver import Portfolio
+from covenant.law.driver import FormEvaluator
 from covenant.report.build import render_json
 from generate import generate, write  # bench/ is the script's directory, so on sys.path
 
@@ -70,7 +70,7 @@ class StageClock:
 
     STAGES: ClassVar[dict[str, tuple[object, str]]] = {
         "load": (pipeline, "load_fact_logs"),
-        "evaluate": (Portfolio, "evaluate"),
+        "evaluate": (FormEvaluator, "evaluate"),
         "report": (pipeline, "build_report"),
         "accounting": (pipeline, "fact_accounting"),
     }

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from covenant.law.driver import Portfolio
+from covenant.law.driver import FormEvaluator
 from covenant.pipeline import portfolio_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,5 +15,5 @@ EXAMPLE_FACTS = ROOT / "facts" / "amnis-2003-2004.jsonl"
 
 
 @pytest.fixture(scope="session")
-def amnis() -> Portfolio:
+def amnis() -> FormEvaluator:
     return portfolio_for(AMNIS_RULES)

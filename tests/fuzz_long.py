@@ -646,7 +646,7 @@ def run_rule_case(case: RuleCase, workdir: Path) -> str:
     from covenant.facts import load_fact_logs
     from covenant.language.compiler import compile_form
     from covenant.language.loader import load_rule_folder
-    from covenant.law.driver import Portfolio
+    from covenant.law.driver import FormEvaluator
     from covenant.pipeline import fact_accounting
     from covenant.report.build import build_report, render_json
 
@@ -671,7 +671,7 @@ def run_rule_case(case: RuleCase, workdir: Path) -> str:
             PWNED.unlink()
             raise Finding("traceback", "a rule file ran a command")
     form = compile_form(loaded)
-    portfolio = Portfolio(form)
+    portfolio = FormEvaluator(form)
     log = load_fact_logs([log_path])
     from covenant.calendar import as_date
 

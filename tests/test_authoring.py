@@ -28,7 +28,7 @@ from covenant.language.lint import SCHEMA_LINE
 from covenant.language.loader import AGREEMENT_FILE, plain_data
 from covenant.language.model import Agreement, Rule
 from covenant.language.schema import SCHEMAS, json_schema, render_schema
-from covenant.law.driver import Portfolio
+from covenant.law.driver import FormEvaluator
 from covenant.pipeline import check
 from covenant.report.coverage import compute_coverage, render_coverage
 from covenant.scenarios import load_scenarios, scenario_files
@@ -272,7 +272,7 @@ def test_compile_shows_the_ruleset_and_bindings() -> None:
 # --- coverage over check ------------------------------------------------------
 
 
-def test_coverage_of_the_example_history(amnis: Portfolio) -> None:
+def test_coverage_of_the_example_history(amnis: FormEvaluator) -> None:
     checked = check([EXAMPLE_FACTS], AMNIS_RULES)
     coverage = compute_coverage([(checked.report, checked.log.facts)], checked.form)
     assert "sec-report-copies" in coverage.exercised

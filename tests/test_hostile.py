@@ -28,7 +28,7 @@ from covenant.calendar import as_date
 from covenant.diagnostics import InputError
 from covenant.facts import load_fact_logs
 from covenant.language.loader import load_rule_folder, read_yaml
-from covenant.law.driver import Portfolio
+from covenant.law.driver import FormEvaluator
 from covenant.pipeline import check
 from covenant.report.build import build_report, render_json
 
@@ -190,7 +190,7 @@ def _hostile_agreement() -> list[dict[str, Any]]:
     return facts
 
 
-def test_one_agreement_cannot_change_another_agreements_state(tmp_path: Path, amnis: Portfolio) -> None:
+def test_one_agreement_cannot_change_another_agreements_state(tmp_path: Path, amnis: FormEvaluator) -> None:
     own = load_fact_logs([EXAMPLE_FACTS]).facts
     hostile = load_fact_logs([write_log(tmp_path / "hostile.jsonl", _hostile_agreement())]).facts
     as_of = as_date("2004-12-31")

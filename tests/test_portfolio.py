@@ -21,7 +21,7 @@ from covenant.cli.main import main
 from covenant.cli.portfolio import run_portfolio
 from covenant.diagnostics import InputError
 from covenant.engine.core import MAX_SESSIONS_PER_RULESET, EngineError, EnginePool, Ruleset, fnv1a_32
-from covenant.law.driver import Portfolio
+from covenant.law.driver import FormEvaluator
 from covenant.pipeline import check
 from covenant.portfolio.backends import LocalPool
 from covenant.portfolio.run import evaluate_portfolio, indent_json, load_portfolio, merge_terms, write_report
@@ -338,7 +338,7 @@ def test_three_thousand_agreements_past_the_engines_1024_sessions(tmp_path: Path
     assert report["totals"]["statuses"]["cured"] >= SMALL_AGREEMENTS
 
 
-def test_one_process_reuses_its_sessions(tmp_path: Path, amnis: Portfolio) -> None:
+def test_one_process_reuses_its_sessions(tmp_path: Path, amnis: FormEvaluator) -> None:
     """In this process too, every agreement's session is closed when its evaluation ends."""
     portfolio = tmp_path / "p.yaml"
     portfolio.write_text("agreements:\n" + "".join(f"  - id: ag-{n}\n    rules: {AMNIS_RULES}\n" for n in range(5)))

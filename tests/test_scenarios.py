@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from covenant.law.driver import Portfolio
+from covenant.law.driver import FormEvaluator
 from covenant.scenarios import Scenario, load_scenarios, run_scenario, scenario_files
 
 from .conftest import AMNIS_RULES
@@ -22,6 +22,6 @@ SCENARIOS = _all_scenarios()
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{s.file.rsplit('/', 1)[-1][:-5]}::{s.name}" for s in SCENARIOS])
-def test_scenario(scenario: Scenario, amnis: Portfolio) -> None:
+def test_scenario(scenario: Scenario, amnis: FormEvaluator) -> None:
     outcome = run_scenario(scenario, amnis)
     assert outcome.passed, "\n".join(outcome.differences)

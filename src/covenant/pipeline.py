@@ -18,7 +18,7 @@ from covenant.diagnostics import InputError, Problem
 from covenant.facts import FIRST_DAY, LAST_DAY, Fact, FactCheck, FactLog, buyer_problems, load_fact_logs
 from covenant.language.compiler import CompiledForm, compile_form
 from covenant.language.loader import load_rule_folder
-from covenant.law.driver import AgreementState, Portfolio, default_as_of
+from covenant.law.driver import AgreementState, FormEvaluator, default_as_of
 from covenant.report.build import STATUS_ORDER, build_report
 
 
@@ -30,13 +30,13 @@ class Checked:
 
 
 @lru_cache(maxsize=32)
-def _portfolio_for(folder: Path, _stamp: tuple[tuple[str, float], ...]) -> Portfolio:
+def _portfolio_for(folder: Path, _stamp: tuple[tuple[str, float], ...]) -> FormEvaluator:
     # One compiled ruleset per rule folder per process: the C core keeps
     # every ruleset it is given, so recompiling per call would leak.
-    return Portfolio(compile_form(load_rule_folder(folder)))
+    return FormEvaluator(compile_form(load_rule_folder(folder)))
 
 
-def portfolio_for(folder: Path) -> Portfolio:
+def portfolio_for(folder: Path) -> FormEvaluator:
     folder = folder.resolve()
     stamp = tuple(sorted((str(p), p.stat().st_mtime) for p in folder.glob("*.y*ml")))
     return _portfolio_for(folder, stamp)

@@ -26,7 +26,7 @@ from covenant.calendar import Date, as_date
 from covenant.diagnostics import InputError, Problem
 from covenant.facts import Fact, FactLog, check_buyers, parse_fact
 from covenant.language.loader import locate, read_yaml
-from covenant.law.driver import Portfolio
+from covenant.law.driver import FormEvaluator
 from covenant.report.build import build_report
 
 SCENARIO_FOLDER = "scenarios"
@@ -227,7 +227,7 @@ def compare_obligations(expected: Iterable[dict[str, Any]], obligations: list[di
     return mismatches
 
 
-def run_scenario(scenario: Scenario, portfolio: Portfolio) -> Outcome:
+def run_scenario(scenario: Scenario, portfolio: FormEvaluator) -> Outcome:
     check_buyers(FactLog(scenario.facts), [b.id for b in portfolio.form.agreement.buyers])
     sid = f"{portfolio.form.agreement.id}~scenario{next(_session_numbers)}"
     state = portfolio.evaluate(sid, scenario.facts, scenario.as_of)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from covenant.engine.names import ALWAYS_TRUE, BREACH, HOLDER, OBLIGATION, PERIOD, SESSION
 from covenant.language.loader import RuleFolder
@@ -64,6 +64,8 @@ BindingKind = Literal[
     "holding_ends",
     "waive",
 ]
+BINDING_KINDS: frozenset[str] = frozenset(get_args(BindingKind))
+"""Every meaning a firing can have: the evaluator checks at import that it handles exactly these."""
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ from covenant.facts import MAX_FACTS, MAX_LINE_BYTES, FactLog, expand_paths
 from covenant.language.compiler import CompiledForm
 from covenant.language.loader import AGREEMENT_FILE, locate, read_yaml
 from covenant.language.model import RULE_ID, Agreement
-from covenant.law.driver import AgreementState, Portfolio
+from covenant.law.driver import AgreementState, FormEvaluator
 from covenant.pipeline import agreement_checks, build_empty_report, fact_accounting, portfolio_for
 from covenant.report.build import STATUS_ORDER, build_report
 from covenant.report.render.text import render_text
@@ -487,7 +487,7 @@ _ENGINE_LOCK = threading.Lock()
 """The C engine is not thread-safe: a worker with several threads evaluates one chunk at a time."""
 
 
-def _form(source: FormSource | None, folder: Path) -> Portfolio:
+def _form(source: FormSource | None, folder: Path) -> FormEvaluator:
     if source is None or not source.files:
         return portfolio_for(folder)
     target = Path(tempfile.gettempdir()) / "covenant-forms" / source.digest
@@ -539,7 +539,7 @@ def indent_json(value: Any, depth: int) -> str:
     return text.replace("\n", "\n" + "  " * depth)
 
 
-def evaluate_agreement(work: AgreementWork, chunk: Chunk, portfolio: Portfolio) -> AgreementResult:
+def evaluate_agreement(work: AgreementWork, chunk: Chunk, portfolio: FormEvaluator) -> AgreementResult:
     """One agreement's report, as ``covenant check`` would give it for its facts alone, with its own terms."""
     member = work.member
     form = portfolio.form
@@ -570,7 +570,7 @@ def evaluate_chunk(chunk: Chunk, forms: dict[str, FormSource] | None = None) -> 
     forms = forms or {}
     with _ENGINE_LOCK:
         try:
-            compiled: dict[Path, Portfolio] = {}
+            compiled: dict[Path, FormEvaluator] = {}
             for work in chunk.work:
                 folder = work.member.rules
                 if folder not in compiled:

@@ -43,14 +43,15 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
             if line.amount is not None and line.buyer is not None:
                 key = f"{line.kind}:{line.buyer}"
                 totals[key] = totals.get(key, Decimal(0)) + line.amount
-        counts[obligation.status] = counts.get(obligation.status, 0) + 1
+        status = obligation.status.value  # a plain string: reports are serialised by orjson too
+        counts[status] = counts.get(status, 0) + 1
         entry: dict[str, Any] = {
             "rule": obligation.rule_id,
             "clause": obligation.clause,
             "beneficiary": obligation.beneficiary,
             "trigger": obligation.trigger_id,
             "due": obligation.due.isoformat() if obligation.due else None,
-            "status": obligation.status,
+            "status": status,
             "breach_start": obligation.breach_start.isoformat() if obligation.breach_start else None,
             "cured_on": obligation.cured_on.isoformat() if obligation.cured_on else None,
             "days_in_breach": days_in_breach(obligation, state.as_of),
