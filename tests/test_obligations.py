@@ -375,16 +375,19 @@ def test_holders_on_a_day_count_a_transfer_from_its_date() -> None:
 def test_consents_permit_by_beneficiary_every_holder_or_majority_in_interest() -> None:
     book, _ = _book()  # principals 500,000 / 300,000 / 200,000
     obligation = _open(book, beneficiary="beta", kind="prohibition", due=None)
-    permitted = book.holdings.permitted
+
+    def permitted(given_by: str) -> bool:
+        return book.holdings.permitted(given_by, obligation.consents, obligation.beneficiary, obligation.trigger_date)
+
     obligation.consents = {"alpha": "c1"}
-    assert not permitted("beneficiary", obligation)
-    assert not permitted("majority_in_interest", obligation)  # exactly half is not more than half
+    assert not permitted("beneficiary")
+    assert not permitted("majority_in_interest")  # exactly half is not more than half
     obligation.consents = {"alpha": "c1", "gamma": "c2"}
-    assert permitted("majority_in_interest", obligation)
-    assert not permitted("every_holder", obligation)
+    assert permitted("majority_in_interest")
+    assert not permitted("every_holder")
     obligation.consents = {"alpha": "c1", "beta": "c3", "gamma": "c2"}
-    assert permitted("beneficiary", obligation)
-    assert permitted("every_holder", obligation)
+    assert permitted("beneficiary")
+    assert permitted("every_holder")
 
 
 # --- the agenda -------------------------------------------------------------------

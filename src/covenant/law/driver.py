@@ -263,7 +263,9 @@ class Evaluation:
             obligation.matched.append(consent["key"])
         obligation.note_evidence(consent["key"])
         self.used.add(consent["key"])
-        if self.holdings.permitted(permission.given_by, obligation):
+        if self.holdings.permitted(
+            permission.given_by, obligation.consents, obligation.beneficiary, obligation.trigger_date
+        ):
             self.book.fulfil(obligation, self.today)
 
     def _on_waive(self, _rule: str | None, _i: int, _d: int, patterns: Patterns) -> None:

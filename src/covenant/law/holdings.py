@@ -9,14 +9,11 @@ apart from the engine as plain dates.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from covenant.calendar import Date
 from covenant.language.model import Agreement
-
-if TYPE_CHECKING:
-    from covenant.law.obligations import Obligation
 
 
 class Holdings:
@@ -51,13 +48,13 @@ class Holdings:
         held_from, held_to = self.held[buyer]
         return not (trigger_date < held_from or held_to is not None)
 
-    def permitted(self, given_by: str, obligation: Obligation) -> bool:
-        """Whether the consents given so far permit the act, as the rule's ``given_by`` counts them."""
-        consenting = set(obligation.consents)
+    def permitted(self, given_by: str, consenting: Collection[str], beneficiary: str | None, act_on: Date) -> bool:
+        """Whether the consents given so far permit an act of ``act_on``, as the rule's ``given_by`` counts them."""
+        consenting = set(consenting)
         if given_by == "beneficiary":
-            return obligation.beneficiary in consenting
+            return beneficiary in consenting
         if given_by == "every_holder":
-            return self.holders_on(obligation.trigger_date) <= consenting
+            return self.holders_on(act_on) <= consenting
         principals = self._principals
         share = sum((principals[b] for b in consenting if b in principals), Decimal(0))
         return share > self._majority

@@ -21,7 +21,8 @@ from covenant.calendar import Date, add_months, days_between, shift
 from covenant.facts import Fact
 from covenant.language.compiler import CompiledForm
 from covenant.language.model import RemedyDefinition
-from covenant.law.driver import AgreementState, Obligation
+from covenant.law.driver import AgreementState
+from covenant.law.obligations import Obligation
 
 CENT = Decimal("0.01")
 DAYS_IN_YEAR = Decimal(365)
