@@ -274,7 +274,8 @@ def test_compile_shows_the_ruleset_and_bindings() -> None:
 
 def test_coverage_of_the_example_history(amnis: FormEvaluator) -> None:
     checked = check([EXAMPLE_FACTS], AMNIS_RULES)
-    coverage = compute_coverage([(checked.report, checked.log.facts)], checked.form)
+    assert checked.state is not None
+    coverage = compute_coverage([checked.state.fired], checked.form)
     assert "sec-report-copies" in coverage.exercised
     lines = render_coverage(coverage, checked.form)
     assert lines[-1].startswith("coverage: ")

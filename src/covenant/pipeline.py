@@ -27,6 +27,7 @@ class Checked:
     report: dict[str, Any]
     log: FactLog
     form: CompiledForm
+    state: AgreementState | None = None  # None when there was nothing to evaluate (no facts)
 
 
 @lru_cache(maxsize=32)
@@ -100,7 +101,7 @@ def check(fact_paths: Sequence[Path], rules: Path, as_of: Date | None = None, *,
     report["facts"] = fact_accounting(log, state)
     if log.skipped:
         report["skipped"] = [p.format() for p in log.skipped]
-    return Checked(report=report, log=log, form=form)
+    return Checked(report=report, log=log, form=form, state=state)
 
 
 def fact_accounting(log: FactLog, state: AgreementState | None) -> dict[str, Any]:

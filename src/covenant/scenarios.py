@@ -125,6 +125,7 @@ class Outcome:
     differences: list[str] = field(default_factory=list)
     report: dict[str, Any] | None = None
     mismatches: list[Mismatch] = field(default_factory=list)
+    fired: frozenset[str] = frozenset()  # the engine rules that fired: what coverage reads
 
     @property
     def passed(self) -> bool:
@@ -238,4 +239,4 @@ def run_scenario(scenario: Scenario, portfolio: FormEvaluator) -> Outcome:
     mismatches = [Mismatch("unknown-rule", rule) for rule in unknown]
     expected = [e for e in scenario.expect if e.get("rule") in known]
     mismatches.extend(compare_obligations(expected, report["obligations"]))
-    return Outcome(scenario, [m.format() for m in mismatches], report, mismatches)
+    return Outcome(scenario, [m.format() for m in mismatches], report, mismatches, frozenset(state.fired))

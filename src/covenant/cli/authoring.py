@@ -118,7 +118,7 @@ def test_command(rules_dir: Path, show_coverage: bool, selection: str | None) ->
     click.echo(f"{passed} passed, {failed} failed")
     if show_coverage:
         form = portfolio.form
-        coverage = compute_coverage([(o.report or {}, s.facts) for s, o in runs], form)
+        coverage = compute_coverage([o.fired for _, o in runs], form)
         extra = breach_and_compliance([(s.rules_about(), o.report or {}) for s, o in runs], form, coverage)
         click.echo("")
         for line in render_coverage(coverage, form, extra):

@@ -154,7 +154,8 @@ def check(
     if show_coverage:
         from covenant.report.coverage import compute_coverage, render_coverage
 
-        for line in render_coverage(compute_coverage([(report, checked.log.facts)], checked.form), checked.form):
+        fired = checked.state.fired if checked.state is not None else set()
+        for line in render_coverage(compute_coverage([fired], checked.form), checked.form):
             click.echo(line, err=True)
     if fail_on == "breach" and any(o["status"] == "breached" for o in report["obligations"]):
         sys.exit(EXIT_BREACH)

@@ -72,6 +72,8 @@ class AgreementState:
     derived: dict[str, Fact]
     facts_used: set[str]
     facts_ignored_after_as_of: int
+    fired: set[str] = field(default_factory=set)
+    """The engine rules (``form.bindings`` names) that fired: what coverage reads."""
     facts_by_id: dict[str, Fact] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -106,6 +108,7 @@ class Evaluation:
         self.today: Date = as_of
         self.closing: Date | None = None
         self.used: set[str] = set()
+        self.fired: set[str] = set()
         self.holder_facts: dict[str, EngineFact] = {}
         self.agenda = Agenda()
         self.memory = WorkingMemory(ruleset, sid, form.keep_always, form.joined_on_trigger)
@@ -156,6 +159,7 @@ class Evaluation:
             derived=self.derivations.derived,
             facts_used=self.used,
             facts_ignored_after_as_of=self.ignored_after_as_of,
+            fired=self.fired,
         )
 
     def _decide_duties(self, day: Date) -> None:
@@ -394,16 +398,18 @@ class FormEvaluator:
         self._runs: dict[str, Evaluation] = {}
         # Shared by every agreement of the form: a deadline depends only on the rule, the calendar and the day.
         self._due_memo: DueMemo = {}
-        actions = {name: self._dispatcher(binding) for name, binding in form.bindings.items()}
+        actions = {name: self._dispatcher(name, binding) for name, binding in form.bindings.items()}
         self.pool = EnginePool(form.name, form.definition, actions)
 
-    def _dispatcher(self, binding: Binding) -> Callable[[str, Patterns], None]:
+    def _dispatcher(self, name: str, binding: Binding) -> Callable[[str, Patterns], None]:
         handler = HANDLERS[binding.kind]
         runs = self._runs
         rule_id, index, detail = binding.rule_id, binding.index, binding.detail
 
         def fire(sid: str, patterns: Patterns) -> None:
-            handler(runs[sid], rule_id, index, detail, patterns)
+            run = runs[sid]
+            run.fired.add(name)
+            handler(run, rule_id, index, detail, patterns)
 
         return fire
 

@@ -1,33 +1,25 @@
 """Coverage: which rules, triggers and ways of meeting a duty no run ever exercised.
 
 Kept apart from the evaluator, as OPA keeps ``cover`` apart from ``topdown``:
-coverage is computed afterwards from what the reports recorded (each
-obligation's rule, trigger and evidence) and from the facts those ids name.
-Nothing here changes or re-runs an evaluation.
-
-Attributing a fact to one alternative of a rule (the second trigger, the
-first ``met_by``) uses the fact's type and the plain conditions of each
-alternative (equal to, one of, not, present); joins to the obligation and
-comparisons are not re-checked, so when two alternatives of the same rule
-accept the same fact, both count as exercised.
+an evaluation only records which engine rules fired (``AgreementState.fired``);
+coverage reads those names against the compiled bindings, each of which says
+which rule and which alternative (the second trigger, the first ``met_by``)
+it was compiled from. Nothing is re-matched here, so what coverage says was
+exercised is exactly what the engine matched, joins and comparisons included.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from covenant.diagnostics import InputError
-from covenant.facts import Fact
-from covenant.language.compiler import CompiledForm
-from covenant.language.lint import FACT_NAME_KEYS, triggers_with_paths, walk
+from covenant.language.compiler import Binding, CompiledForm
+from covenant.language.lint import triggers_with_paths
 from covenant.language.loader import locate, read_yaml
-from covenant.language.model import PeriodTrigger, Test, scalar_json, section_of
-
-_PERIOD_END = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+from covenant.language.model import PeriodTrigger
 
 
 @dataclass(frozen=True)
@@ -45,93 +37,6 @@ class Coverage:
     exercised: set[str] = field(default_factory=set)
     matched: set[tuple[str, tuple[int | str, ...]]] = field(default_factory=set)
     gaps: list[Gap] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Seen:
-    """A fact as coverage sees it: id, type and fields (derived facts have only a type)."""
-
-    id: str
-    type: str
-    date: str
-    fields: dict[str, Any]
-
-
-def _facts_by_id(facts: Sequence[Fact], form: CompiledForm) -> dict[str, _Seen]:
-    seen = {f.id: _Seen(f.id, f.type, f.date.isoformat(), f.fields) for f in facts}
-    for rule_id, rule in form.rules.items():
-        derives = getattr(rule, "derives", None)
-        if isinstance(derives, str):
-            seen.setdefault(rule_id, _Seen(rule_id, derives, "", {}))
-    return seen
-
-
-def _lookup(fact_id: str, seen: dict[str, _Seen]) -> _Seen | None:
-    return seen.get(fact_id) or seen.get(fact_id.split("#", 1)[0])
-
-
-def _agrees(condition: Any, value: Any) -> bool:
-    """Does a field value meet a plain condition? Joins and comparisons count as met."""
-    values = value if isinstance(value, list) else [value]
-    texts = {str(scalar_json(v)) if v is not None else None for v in values}
-
-    def equal(wanted: Any) -> bool:
-        return str(scalar_json(wanted)) in texts
-
-    if isinstance(condition, list):
-        return any(equal(c) for c in condition)
-    if not isinstance(condition, Test):
-        return equal(condition)
-    if condition.present is not None:
-        return (value is not None) == condition.present
-    if condition.not_ is not None:
-        return not equal(condition.not_)
-    if condition.one_of is not None:
-        return any(equal(c) for c in condition.one_of)
-    if condition.not_one_of is not None:
-        return not any(equal(c) for c in condition.not_one_of)
-    return True
-
-
-def _derived_inputs(form: CompiledForm) -> dict[str, set[str]]:
-    """Derived fact -> the kinds of fact it is derived from (a report cites those as evidence)."""
-    inputs: dict[str, set[str]] = {}
-    for rule in form.rules.values():
-        derives = getattr(rule, "derives", None)
-        if isinstance(derives, str):
-            names = inputs.setdefault(derives, set())
-            for node in walk(rule):
-                for key in FACT_NAME_KEYS:
-                    value = getattr(node.model, key, None)
-                    if isinstance(value, str) and key in type(node.model).model_fields:
-                        names.add(value)
-    return inputs
-
-
-def _pattern_accepts(pattern: Any, fact: _Seen, inputs: dict[str, set[str]] | None = None) -> bool:
-    name = getattr(pattern, "fact", None) or getattr(pattern, "on", None)
-    if inputs and name in inputs and fact.type in inputs[name]:
-        return True  # met through a derived fact: the report cites what it was derived from
-    if name != fact.type:
-        return False
-    if not fact.fields and fact.date == "":
-        return True  # a derived fact: nothing more is known
-    fields = {**fact.fields, "date": fact.date}
-    if not all(_agrees(c, fields.get(n)) for n, c in (getattr(pattern, "where", None) or {}).items()):
-        return False
-    groups = getattr(pattern, "any_of", None) or []
-    return not groups or any(all(_agrees(c, fields.get(n)) for n, c in g.items()) for g in groups)
-
-
-def _period_accepts(trigger: PeriodTrigger, day: str, fiscal_year_end: str) -> bool:
-    month = int(day[5:7])
-    months_after_fy = (month - int(fiscal_year_end[:2])) % 12
-    if trigger.every == "month_end":
-        return True
-    if trigger.every == "fiscal_year_end":
-        return months_after_fy == 0
-    quarter = 4 if months_after_fy == 0 else months_after_fy // 3
-    return months_after_fy % 3 == 0 and (not trigger.quarters or quarter in trigger.quarters)
 
 
 def _alternatives(rule: Any) -> list[tuple[tuple[int | str, ...], Any, str]]:
@@ -154,85 +59,50 @@ def _alternatives(rule: Any) -> list[tuple[tuple[int | str, ...], Any, str]]:
     return out
 
 
-def compute_coverage(runs: Iterable[tuple[dict[str, Any], Sequence[Fact]]], form: CompiledForm) -> Coverage:
-    """Coverage of a compiled rule folder by reports, each with the facts it was computed from."""
+def compute_coverage(runs: Iterable[Iterable[str]], form: CompiledForm) -> Coverage:
+    """Coverage of a compiled rule folder by evaluations, each given as the engine rules that fired in it.
+
+    Each engine rule's ``Binding`` says which rule, which alternative
+    (trigger, ``met_by``, ``unless``, extension, ``bearing``) it was compiled
+    from; a firing of it is that alternative matched. A rule counts as
+    exercised when it gave rise to something: an obligation's trigger, a
+    review item, a derived fact or period, a remedy granted.
+    """
     coverage = Coverage(rule_ids=sorted(form.rules))
-    remedy_kinds = {name: d.report_as for name, d in form.agreement.remedies.items()}
-    granted: set[tuple[str, str]] = set()  # (section, report kind) seen on a breach
-    evidence_ids: set[str] = set()
-    inputs = _derived_inputs(form)
-    for report, facts in runs:
-        seen = _facts_by_id(facts, form)
-        for obligation in report.get("obligations", []):
-            rule_id = obligation["rule"]
-            rule = form.rules.get(rule_id)
-            if rule is None:
-                continue
-            coverage.exercised.add(rule_id)
-            for line in obligation.get("remedies", []):
-                granted.add((section_of(rule.clause), line["kind"]))
-            evidence = list(obligation.get("evidence", []))
-            evidence_ids.update(evidence)
-            trigger_id = obligation.get("trigger") or (evidence[0] if evidence else None)
-            _mark_trigger(coverage, rule_id, rule, trigger_id, seen, form)
-            for fact_id in evidence:
-                fact = _lookup(fact_id, seen)
-                if fact is None or fact_id == trigger_id:
-                    continue
-                for path, pattern, _ in _alternatives(rule):
-                    if _pattern_accepts(pattern, fact, inputs):
-                        coverage.matched.add((rule_id, path))
-    _mark_other_kinds(coverage, form, granted, remedy_kinds, evidence_ids)
+    fired: set[str] = set().union(*runs)
+    for name in sorted(fired):
+        binding = form.bindings.get(name)
+        if binding is None or binding.rule_id is None or binding.rule_id not in form.rules:
+            continue  # the agreement's own rules (holding, waivers) belong to no rule file
+        rule = form.rules[binding.rule_id]
+        if binding.kind in _GIVES_RISE:
+            coverage.exercised.add(binding.rule_id)
+        path = _path_of(binding, rule)
+        if path is not None:
+            coverage.matched.add((binding.rule_id, path))
     coverage.gaps = _gaps(coverage, form)
     return coverage
 
 
-def _mark_trigger(
-    coverage: Coverage, rule_id: str, rule: Any, trigger_id: str | None, seen: dict[str, _Seen], form: CompiledForm
-) -> None:
-    fact = _lookup(trigger_id, seen) if trigger_id else None
-    for path, trigger in triggers_with_paths(rule):
-        if isinstance(trigger, PeriodTrigger):
-            accepted = fact is None and trigger_id is not None and bool(_PERIOD_END.match(trigger_id))
-            accepted = accepted and _period_accepts(trigger, str(trigger_id), form.agreement.fiscal_year_end)
-        else:
-            accepted = fact is not None and _pattern_accepts(trigger, fact)
-        if accepted:
-            coverage.matched.add((rule_id, path))
+_GIVES_RISE = frozenset({"arise", "review", "derive", "period_input", "grant"})
 
 
-def _mark_other_kinds(
-    coverage: Coverage,
-    form: CompiledForm,
-    granted: set[tuple[str, str]],
-    remedy_kinds: dict[str, str],
-    evidence_ids: set[str],
-) -> None:
-    """Remedy rules count when a breach of their section carried their remedy; derived facts when cited."""
-    for rule_id, rule in form.rules.items():
-        if rule.kind == "remedy":
-            kinds = {remedy_kinds.get(name) for name in rule.grants}
-            if any((rule.applies_to_section, kind) in granted for kind in kinds):
-                coverage.exercised.add(rule_id)
-        elif isinstance(getattr(rule, "derives", None), str):
-            cited = any(i == rule_id or i.startswith(f"{rule_id}#") for i in evidence_ids)
-            used = any(
-                other_id in coverage.exercised and _names_fact(other, rule.derives)
-                for other_id, other in form.rules.items()
-            )
-            if cited or used:
-                coverage.exercised.add(rule_id)
-
-
-def _names_fact(rule: Any, name: str) -> bool:
-    """Does a rule test a fact (``provided``, ``provided_none``, ``met_by``, ``when``), so its obligations show it?"""
-    patterns: list[Any] = []
-    for _, trigger in triggers_with_paths(rule):
-        patterns.extend(getattr(trigger, "provided", None) or [])
-        patterns.extend(getattr(trigger, "provided_none", None) or [])
-    patterns.extend(getattr(rule, "met_by", None) or [])
-    patterns.extend(getattr(rule, "when", None) or [])
-    return any(getattr(p, "fact", None) == name for p in patterns)
+def _path_of(binding: Binding, rule: Any) -> tuple[int | str, ...] | None:
+    """Where in the rule file the alternative an engine rule was compiled from is written."""
+    index = binding.index
+    if binding.kind in ("arise", "review"):
+        return triggers_with_paths(rule)[index][0]
+    if binding.kind == "extend":
+        path, trigger = triggers_with_paths(rule)[index]
+        base = (*path, "due") if getattr(trigger, "due", None) else ("due",)
+        return (*base, "extended_by", binding.detail)
+    return {
+        "meet": ("met_by", index),
+        "permit": ("unless", index),
+        "bearing": ("bearing", index),
+        "again_event": ("again_after", index, "event"),
+        "again_met": ("again_after", index, "met_by"),
+    }.get(binding.kind)
 
 
 def _gaps(coverage: Coverage, form: CompiledForm) -> list[Gap]:
