@@ -6,10 +6,13 @@ policy tests next to policies and Catala keeps examples with expected
 outputs. ``covenant test`` and the pytest suite both run them through the
 real engine; a mismatch is shown field by field.
 
-Expectations are exhaustive per rule id: for each rule id named in a
-scenario's ``expect``, the report must contain exactly the listed
-obligations (matched on rule, trigger and beneficiary); only the fields
-listed are compared.
+Expectations are exhaustive per rule id, and a scenario can always fail:
+the rules compared are the file's ``rule:`` (or the scenario's own
+``rules:``, when a file is about several rules) and every rule named in
+``expect``. For each of them the report must contain exactly the listed
+obligations (matched on rule, trigger and beneficiary), so ``expect: []``
+means "this rule has no obligation here", not "check nothing". Only the
+fields listed are compared.
 """
 
 from __future__ import annotations
@@ -43,18 +46,31 @@ class Scenario:
     facts: tuple[Fact, ...]
     expect: tuple[dict[str, Any], ...]
     rule: str | None = None  # the file's ``rule:``, the rule these scenarios are about
+    rules: tuple[str, ...] | None = None  # the scenario's own ``rules:``, replacing the file's rule
 
     def rules_about(self) -> set[str]:
         """The rule of the file and every rule named in ``expect``."""
         named = {str(e["rule"]) for e in self.expect if e.get("rule")}
-        return named | ({self.rule} if self.rule else set())
+        return named | ({self.rule} if self.rule else set()) | set(self.rules or ())
+
+    def compared(self, known: Iterable[str]) -> set[str]:
+        """The rules whose every obligation is compared: ``rules:`` or the file's rule, and those in ``expect``.
+
+        A file's ``rule:`` that is not a rule id (a file about a topic, such
+        as waivers) names no rule; its scenarios give ``rules:`` instead.
+        """
+        known = set(known)
+        named = {str(e["rule"]) for e in self.expect if e.get("rule")}
+        if self.rules is not None:
+            return named | set(self.rules)
+        return named | ({self.rule} if self.rule in known else set())
 
 
 @dataclass(frozen=True)
 class Mismatch:
     """One way a report differs from what a scenario expects, kept as values for the diff."""
 
-    kind: str  # missing | unexpected | field | unknown-rule
+    kind: str  # missing | unexpected | field | unknown-rule | checks-nothing
     rule: Any
     trigger: Any = None
     beneficiary: Any = None
@@ -71,6 +87,11 @@ class Mismatch:
         label = f"{self.rule} trigger={self.trigger} beneficiary={self.beneficiary}"
         if self.kind == "unknown-rule":
             return f"unknown rule: {self.rule} is not a rule of this folder (no rule file has id: {self.rule})"
+        if self.kind == "checks-nothing":
+            return (
+                f"this scenario checks nothing: the file's rule: {self.rule} is not a rule id, and the scenario "
+                "has neither rules: nor an expected obligation"
+            )
         if self.kind == "missing":
             return f"missing: {label}"
         if self.kind == "unexpected":
@@ -96,7 +117,7 @@ def describe(mismatches: Iterable[Mismatch]) -> list[str]:
     lines: list[str] = []
     current: tuple[Any, Any, Any] | None = None
     for mismatch in mismatches:
-        if mismatch.kind == "unknown-rule":
+        if mismatch.kind in ("unknown-rule", "checks-nothing"):
             lines.append(mismatch.format())
         elif mismatch.kind == "missing":
             current = None
@@ -168,6 +189,7 @@ def load_scenarios(path: Path) -> list[Scenario]:
             problems.append(Problem(display, line, "as_of", "expected a date written YYYY-MM-DD"))
             continue
         expect = item.get("expect") or []
+        own_rules = item.get("rules")
         scenarios.append(
             Scenario(
                 file=display,
@@ -178,6 +200,7 @@ def load_scenarios(path: Path) -> list[Scenario]:
                 facts=tuple(facts),
                 expect=tuple(_text(e) for e in expect),
                 rule=str(tree["rule"]) if tree.get("rule") else None,
+                rules=tuple(str(r) for r in own_rules) if isinstance(own_rules, list) else None,
             )
         )
     if problems:
@@ -199,11 +222,17 @@ def compare(expected: Iterable[dict[str, Any]], obligations: list[dict[str, Any]
     return [m.format() for m in compare_obligations(expected, obligations)]
 
 
-def compare_obligations(expected: Iterable[dict[str, Any]], obligations: list[dict[str, Any]]) -> list[Mismatch]:
-    """Every mismatch between expected and reported obligations of the rules named in ``expected``."""
+def compare_obligations(
+    expected: Iterable[dict[str, Any]], obligations: list[dict[str, Any]], rules: Iterable[str] = ()
+) -> list[Mismatch]:
+    """Every mismatch between expected and reported obligations of ``rules`` and of the rules named in ``expected``.
+
+    A rule in ``rules`` that ``expected`` never names must have no obligation
+    at all: that is what makes ``expect: []`` a check.
+    """
     expected = list(expected)
     mismatches: list[Mismatch] = []
-    rules = {e.get("rule") for e in expected}
+    rules = {e.get("rule") for e in expected} | set(rules)
     actual = {_identity(o): o for o in obligations if o["rule"] in rules}
     wanted = {_identity(e): e for e in expected}
     for identity, entry in wanted.items():
@@ -234,8 +263,12 @@ def run_scenario(scenario: Scenario, portfolio: Portfolio) -> Outcome:
     state.agreement_id = portfolio.form.agreement.id
     report = build_report(state, portfolio.form)
     known = portfolio.form.rules
-    unknown = sorted({str(e.get("rule")) for e in scenario.expect if e.get("rule") not in known})
+    named = {str(e.get("rule")) for e in scenario.expect} | set(scenario.rules or ())
+    unknown = sorted(rule for rule in named if rule not in known)
     mismatches = [Mismatch("unknown-rule", rule) for rule in unknown]
+    compared = scenario.compared(known) & set(known)
+    if not compared and not unknown:
+        mismatches.append(Mismatch("checks-nothing", scenario.rule))
     expected = [e for e in scenario.expect if e.get("rule") in known]
-    mismatches.extend(compare_obligations(expected, report["obligations"]))
+    mismatches.extend(compare_obligations(expected, report["obligations"], compared))
     return Outcome(scenario, [m.format() for m in mismatches], report, mismatches)

@@ -68,8 +68,12 @@ class Scenario(BaseModel):
     title: str = Field(description="one line for people")
     as_of: DateText
     facts: list[FactModel] = Field(default_factory=list)
+    rules: list[str] | None = Field(
+        default=None, description="the rules compared, instead of the file's rule (a file about several rules)"
+    )
     expect: list[ExpectedObligation] = Field(
-        default_factory=list, description="every obligation of the rules named here; [] means none at all"
+        default_factory=list,
+        description="every obligation of the file's rule (or of rules:) and of the rules named here; [] means none",
     )
 
 
@@ -78,7 +82,10 @@ class ScenarioFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rule: str = Field(description="the rule id these scenarios are about")
+    rule: str = Field(
+        description="the rule id these scenarios are about: [] in expect means it has no obligation; "
+        "a topic instead of a rule id when every scenario gives rules: or names its rules in expect"
+    )
     scenarios: list[Scenario] = Field(min_length=1)
 
 
