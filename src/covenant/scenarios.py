@@ -28,7 +28,7 @@ from ruamel.yaml.comments import CommentedMap
 from covenant.calendar import Date, as_date
 from covenant.diagnostics import InputError, Problem
 from covenant.evaluate import Portfolio
-from covenant.facts import Fact, FactLog, check_buyers, parse_fact
+from covenant.facts import Fact, FactLog, check_buyers, parse_fact, reference_problems
 from covenant.report import build_report
 from covenant.rulefiles import locate, read_yaml
 
@@ -163,10 +163,10 @@ def _text(value: Any) -> Any:
     return value
 
 
-def load_scenarios(path: Path) -> list[Scenario]:
-    """Read one scenario file; facts are validated like any fact log."""
+def load_scenarios(path: Path, tree: Any = None) -> list[Scenario]:
+    """Read one scenario file (or its tree, already read); facts are validated like any fact log."""
     display = str(path)
-    tree = read_yaml(path)
+    tree = read_yaml(path) if tree is None else tree
     if not isinstance(tree, CommentedMap) or not isinstance(tree.get("scenarios"), list):
         raise InputError([Problem(display, 1, "scenarios", "expected a list of scenarios under `scenarios:`")])
     problems: list[Problem] = []
@@ -258,6 +258,11 @@ def compare_obligations(
 
 def run_scenario(scenario: Scenario, portfolio: Portfolio) -> Outcome:
     check_buyers(FactLog(scenario.facts), [b.id for b in portfolio.form.agreement.buyers])
+    rules = portfolio.form.rules
+    clauses = {rule.clause for rule in rules.values()}
+    unknown_references = [p for fact in scenario.facts for p in reference_problems(fact, rules, clauses)]
+    if unknown_references:
+        raise InputError(unknown_references)
     sid = f"{portfolio.form.agreement.id}~scenario{next(_session_numbers)}"
     state = portfolio.evaluate(sid, scenario.facts, scenario.as_of)
     state.agreement_id = portfolio.form.agreement.id

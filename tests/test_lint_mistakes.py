@@ -1,0 +1,71 @@
+"""Lint from the lawyer's side: a folder of deliberate mistakes and the exact lines lint must print.
+
+tests/data/lint-mistakes/ holds the mistakes a newcomer makes (a misspelt
+key, an amount written ``$250,000``, a date written ``2003-6-30``, a tab,
+a line indented wrongly, two deadlines, a fixed date before the obligation
+can arise, a deadline before the trigger that cannot be met, and a scenario
+file naming rules, triggers and Buyers that do not exist). Each mistake
+gives exactly one line, in words, with a hint and a code from
+docs/errors.md; expected-lint.txt is the whole output.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from covenant.cli import main
+
+from .conftest import ROOT
+
+MISTAKES = Path("tests/data/lint-mistakes")
+ERRORS_DOC = ROOT / "docs" / "errors.md"
+
+
+def _lint(monkeypatch: pytest.MonkeyPatch) -> tuple[int, list[str]]:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, ["lint", str(MISTAKES)])
+    return result.exit_code, result.stdout.splitlines()
+
+
+def test_every_mistake_gives_exactly_the_expected_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    code, lines = _lint(monkeypatch)
+    assert code == 1
+    assert lines == (ROOT / MISTAKES / "expected-lint.txt").read_text(encoding="utf-8").splitlines()
+
+
+def test_one_line_per_mistake_each_with_a_hint_and_a_documented_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, lines = _lint(monkeypatch)
+    documented = set(re.findall(r"^## ([a-z-]+)$", ERRORS_DOC.read_text(encoding="utf-8"), re.MULTILINE))
+    places = [line.split(": ", 1)[0] for line in lines]
+    assert len(places) == len(set(places)), "two messages for one place: a cascade"
+    for line in lines:
+        assert "(hint: " in line, line
+        code = re.search(r"\[([a-z-]+)\]$", line)
+        assert code and code.group(1) in documented, line
+
+
+def test_no_message_speaks_parser_or_names_a_file_outside_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, lines = _lint(monkeypatch)
+    text = "\n".join(lines)
+    for jargon in ("should match pattern", "<block", "Input should", "\\d{", "shared/spec", ".0.", ".1."):
+        assert jargon not in text
+
+
+def test_the_fact_vocabulary_page_is_current() -> None:
+    """Hints point at docs/facts.md, inside the repository; it is generated from the models."""
+    from covenant.facts import FACT_TYPES
+    from covenant.schema import facts_markdown
+
+    page = (ROOT / "docs" / "facts.md").read_text(encoding="utf-8")
+    assert page == facts_markdown(), "regenerate it with facts_markdown()"
+    assert all(f"## {name}\n" in page for name in FACT_TYPES)
+
+
+def test_hints_name_no_file_outside_the_repository() -> None:
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "src" / "covenant").glob("*.py"))
+    strings = re.findall(r'"[^"\n]*shared/spec[^"\n]*"', sources)
+    assert [s for s in strings if "hint" in s or "see " in s] == []
