@@ -26,6 +26,7 @@ from covenant.engine import EngineError
 from covenant.lint import format_problem, lint
 from covenant.pipeline import portfolio_for
 from covenant.rulefiles import AGREEMENT_FILE, load_rule_folder
+from covenant.scaffold import create_folder
 from covenant.scenarios import Outcome, describe, load_scenarios, run_scenario, scenario_files
 from covenant.schema import SCHEMAS, render_schema
 
@@ -207,5 +208,24 @@ def compile_command(rules_dir: Path, show: bool, rule_id: str | None) -> None:
     click.echo(json.dumps(compiled, indent=2, ensure_ascii=False))
 
 
-COMMANDS = (lint_command, test_command, explain_command, schema_command, compile_command)
+@click.command("new")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="The agreement's title, written into agreement.yaml.")
+def new_command(folder: Path, title: str | None) -> None:
+    """Create a rule folder FOLDER: agreement.yaml, its text, one example rule, its scenarios, the schemas.
+
+    The folder passes `covenant lint` and `covenant test` as created, and its
+    files name their schemas inside the folder, so an editor checks them
+    wherever the folder lives. Exit 2 when FOLDER exists and is not empty.
+    """
+    try:
+        written = create_folder(folder, title)
+    except InputError as error:
+        _fail_input(error)
+    for path in written:
+        click.echo(f"wrote {path}", err=True)
+    click.echo(f"next: edit {folder / AGREEMENT_FILE}, then `covenant lint {folder}` and `covenant test {folder}`")
+
+
+COMMANDS = (lint_command, test_command, explain_command, schema_command, compile_command, new_command)
 """Registered on ``covenant`` by cli.py."""

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import click
 
-from covenant.authoring_cli import compile_command, explain_command, lint_command, schema_command, test_command
+from covenant.authoring_cli import (
+    compile_command,
+    explain_command,
+    lint_command,
+    new_command,
+    schema_command,
+    test_command,
+)
 from covenant.calendar import Date
 from covenant.changes import diff, load_previous
 from covenant.clitypes import (
@@ -167,6 +174,7 @@ main.add_command(test_command)
 main.add_command(explain_command)
 main.add_command(schema_command)
 main.add_command(compile_command)
+main.add_command(new_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

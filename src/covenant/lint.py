@@ -87,6 +87,7 @@ class LintFolder:
     agreement_text: str | None = None
     text_files: list[str] = field(default_factory=list)
     scenario_files: list[ScenarioFileTree] = field(default_factory=list)
+    unreadable_texts: list[str] = field(default_factory=list)
     unloaded_ids: set[str] = field(default_factory=set)
     """Ids of rule files that did not load: a scenario naming one is not told the rule does not exist."""
 
@@ -816,9 +817,15 @@ def _rule_triggers(rule: Any) -> list[Any]:
 
 
 def check_schema_line(folder: LintFolder) -> Iterator[Problem]:
-    """``schema-line``: the first line that lets an editor check the file as it is typed is missing."""
+    """``schema-line``: the first line that lets an editor check the file as it is typed is missing or leads nowhere.
+
+    A relative path is resolved from the file, as the editor resolves it: a
+    folder copied out of the repository loses ``../../schemas/`` (``covenant
+    new`` puts the schemas inside the folder instead).
+    """
     for rule in folder.rules:
-        if not rule.text.lstrip("\ufeff").startswith(SCHEMA_LINE):
+        first = rule.text.lstrip("\ufeff").split("\n", 1)[0]
+        if not first.startswith(SCHEMA_LINE):
             yield Problem(
                 rule.file,
                 1,
@@ -827,6 +834,19 @@ def check_schema_line(folder: LintFolder) -> Iterator[Problem]:
                 1,
                 code="schema-line",
                 hint="add `# yaml-language-server: $schema=../../schemas/rule.schema.json` as line 1",
+            )
+            continue
+        target = first[len(SCHEMA_LINE) :].strip()
+        if "://" not in target and not (Path(rule.file).parent / target).is_file():
+            yield Problem(
+                rule.file,
+                1,
+                None,
+                f"the schema {target} does not exist from this file's folder: editors cannot check it",
+                len(SCHEMA_LINE) + 1,
+                code="schema-line",
+                hint="write the schema's path relative to this file; `covenant schema --write FOLDER` writes the "
+                "schemas",
             )
 
 
@@ -873,16 +893,18 @@ def check_agreement(folder: LintFolder) -> Iterator[Problem]:
     agreement = folder.agreement
     if agreement is None:
         return
-    line, column = locate(folder.agreement_tree, ["text_file"])
-    if agreement.text_file and folder.agreement_text is None and not folder.text_files:
+    listed = agreement.text_files()
+    for name in folder.unreadable_texts:
+        path = ["text_file"] if isinstance(agreement.text_file, str) else ["text_file", listed.index(name)]
+        line, column = locate(folder.agreement_tree, path)
         yield Problem(
             folder.agreement_file,
             line,
             None,
-            f"text_file {agreement.text_file!r} cannot be read (relative to the rule folder)",
+            f"text_file {name!r} cannot be read (relative to the rule folder)",
             column,
             code="text-file",
-            hint="fix the path, or give the text with --text",
+            hint="fix the path; an amendment's text is listed under text_file too",
         )
     settings = agreement.calendar
     calendar = BusinessCalendar(
@@ -1007,12 +1029,13 @@ def load_for_lint(folder: Path, texts: Sequence[Path] = ()) -> tuple[LintFolder,
 def _attach_text(linted: LintFolder, texts: Sequence[Path], problems: list[Problem]) -> None:
     """The agreement's words: ``text_file`` of agreement.yaml, plus any ``--text`` (an amendment)."""
     parts: list[str] = []
-    text_file = linted.agreement.text_file if linted.agreement else None
-    if text_file:
+    for text_file in linted.agreement.text_files() if linted.agreement else []:
         content = _read_text(linted.folder / text_file)
         if content is not None:
             parts.append(content)
             linted.text_files.append(text_file)
+        else:
+            linted.unreadable_texts.append(text_file)
     for path in texts:
         content = _read_text(path)
         if content is None:
