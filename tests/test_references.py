@@ -43,3 +43,16 @@ def test_the_same_facts_named_rightly_are_evaluated(tmp_path: Path) -> None:
     log.write_text("".join(json.dumps(f) + "\n" for f in (FACTS[0], FACTS[3], FACTS[4])), encoding="utf-8")
     result = CliRunner().invoke(main, ["check", str(log), "--rules", str(AMNIS_RULES), "--format", "json"])
     assert result.exit_code == 0, result.output
+
+
+def test_check_all_lists_fulfilled_obligations_in_the_text_report(tmp_path: Path) -> None:
+    """The guide says the report shows every obligation; in the terminal that takes --all."""
+    from .conftest import EXAMPLE_FACTS
+
+    args = ["check", str(EXAMPLE_FACTS), "--rules", str(AMNIS_RULES), "--no-color"]
+    plain = CliRunner().invoke(main, args)
+    every = CliRunner().invoke(main, [*args, "--all"])
+    assert plain.exit_code == every.exit_code == 0
+    assert "Every obligation" not in plain.stdout
+    assert "Every obligation (" in every.stdout
+    assert "fulfilled" in every.stdout.split("Every obligation (", 1)[1]

@@ -98,6 +98,12 @@ def main() -> None:
     is_flag=True,
     help="On standard error: rules, triggers and met_by alternatives no fact exercised.",
 )
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Text format: list every obligation with its status, fulfilled ones too.",
+)
 def check(
     facts: tuple[Path, ...],
     rules_dir: Path | None,
@@ -113,6 +119,7 @@ def check(
     since: Path | None,
     show: bool | None,
     show_coverage: bool,
+    show_all: bool,
 ) -> None:
     """Evaluate fact logs FACTS... against the rules and report every obligation.
 
@@ -152,7 +159,7 @@ def check(
             sys.exit(EXIT_INPUT)
     use_color = sys.stdout.isatty() if color is None and output is None else bool(color)
     width = terminal_width() if output is None else 120
-    context = context_from(checked, color=use_color and output_format == "text", width=width)
+    context = context_from(checked, color=use_color and output_format == "text", width=width, every_obligation=show_all)
     text = render(report, output_format, context)
     if output is not None:
         write_atomically(output, text)
