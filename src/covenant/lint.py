@@ -784,6 +784,15 @@ def _expected_entry(
             f"rule {name} makes one obligation per Buyer: beneficiary null can never be reported",
             f"write one expected obligation per Buyer: {', '.join(sorted(buyers))}",
         )
+    for number, remedy in enumerate(entry.get("remedies") or []):
+        amount = remedy.get("amount") if isinstance(remedy, dict) else None
+        if amount is not None and not isinstance(amount, str):
+            yield _scenario_problem(
+                linted,
+                [*path, "remedies", number, "amount"],
+                f"amount {amount!r} is written as a number: the report writes amounts as text with two decimals",
+                f'quote it with its cents: "{amount:.2f}"' if isinstance(amount, int | float) else "quote it",
+            )
     trigger = entry.get("trigger")
     if trigger is None or not isinstance(trigger, str):
         return
