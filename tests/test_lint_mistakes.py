@@ -4,7 +4,8 @@ tests/data/lint-mistakes/ holds the mistakes a newcomer makes (a misspelt
 key, an amount written ``$250,000``, a date written ``2003-6-30``, a tab,
 a line indented wrongly, two deadlines, a fixed date before the obligation
 can arise, a deadline before the trigger that cannot be met, and a scenario
-file naming rules, triggers and Buyers that do not exist). Each mistake
+file naming rules, triggers and Buyers that do not exist, an amount written as a
+number, a misspelt fact type and field). Each mistake
 gives exactly one line, in words, with a hint and a code from
 docs/errors.md; expected-lint.txt is the whole output.
 """

@@ -196,3 +196,38 @@ def yaml_message(problem: str) -> tuple[str, str | None]:
         if needle in problem:
             return text, hint
     return f"not valid YAML: {problem}", None
+
+
+def fact_problems(problems: list[Any]) -> list[Any]:
+    """A scenario's fact problems, one per mistake: a misspelt field is one "did you mean", not two lines.
+
+    The fact loader reports ``too: unknown field`` and ``to: required field
+    is missing`` for the one misspelt key ``too``; a misspelt type gets the
+    closest type as its hint.
+    """
+    from dataclasses import replace
+
+    from covenant.facts import FACT_TYPES
+
+    unknown = {(p.file, p.line, p.field) for p in problems if p.message == "unknown field"}
+    out = []
+    for problem in problems:
+        if problem.message == "required field is missing":
+            siblings = [f for file, line, f in unknown if (file, line) == (problem.file, problem.line) and f]
+            if difflib.get_close_matches(str(problem.field), siblings, n=1, cutoff=0.6):
+                continue
+        if problem.message == "unknown field":
+            missing = [
+                p.field
+                for p in problems
+                if (p.file, p.line) == (problem.file, problem.line) and p.message == "required field is missing"
+            ]
+            hint = did_you_mean(str(problem.field), [m for m in missing if m]) if missing else None
+            problem = replace(problem, hint=hint or problem.hint)
+        match = re.match(r"unknown fact type '([^']*)'", problem.message)
+        if match:
+            hint = did_you_mean(match.group(1), FACT_TYPES)
+            if hint:
+                problem = replace(problem, message=match.group(0), hint=f"{hint} The types: docs/facts.md")
+        out.append(problem)
+    return out

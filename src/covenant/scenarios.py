@@ -29,6 +29,7 @@ from covenant.calendar import Date, as_date
 from covenant.diagnostics import InputError, Problem
 from covenant.evaluate import Portfolio
 from covenant.facts import Fact, FactLog, check_buyers, parse_fact, reference_problems
+from covenant.plainwords import fact_problems
 from covenant.report import build_report
 from covenant.rulefiles import locate, read_yaml
 
@@ -204,7 +205,7 @@ def load_scenarios(path: Path, tree: Any = None) -> list[Scenario]:
             )
         )
     if problems:
-        raise InputError(problems)
+        raise InputError(fact_problems(problems))
     return scenarios
 
 
