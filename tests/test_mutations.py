@@ -9,10 +9,15 @@ least one scenario of the file must then fail:
 - a prohibition: it forbids every act of its kind (no ``where``, no
   ``unless``), as if 4(d) forbade every use of the proceeds;
 - a review item: it arises for every fact of its kind (no ``where``).
+
+And every ``expect: []`` (no obligation of the file's rule) is broken by
+what it guards against: a rule that arises too widely, or facts after the
+as-of date that are seen.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -116,3 +121,53 @@ def test_a_mutated_rule_fails_a_scenario(path: Path, rule: str, tmp_path: Path) 
     portfolio = Portfolio(compile_form(load_rule_folder(folder)))
     outcomes = [run_scenario(s, portfolio) for s in load_scenarios(path)]
     assert any(not o.passed for o in outcomes), f"{rule} ({change}): every scenario of {path.name} still passes"
+
+
+def widen(tree: dict[str, Any]) -> str:
+    """The rule arises for every fact of its kind: no conditions on its triggers, no window."""
+    for trigger in _triggers(tree, "arises") + _triggers(tree, "forbids"):
+        for key in ("where", "any_of", "provided", "provided_none"):
+            trigger.pop(key, None)
+    tree.pop("window", None)
+    if tree["kind"] == "prohibition":
+        tree["unless"] = []
+    return "arises for every fact of its kind"
+
+
+def _empty_expectations() -> list[tuple[Path, str, str]]:
+    return [
+        (path, scenario.name, scenario.rule or "")
+        for path in scenario_files(AMNIS_RULES)
+        for scenario in load_scenarios(path)
+        if not scenario.expect and scenario.rule in RULE_FILES
+    ]
+
+
+EMPTY = _empty_expectations()
+
+
+@pytest.mark.parametrize("path, name, rule", EMPTY, ids=[f"{p.stem}::{n}" for p, n, _ in EMPTY])
+def test_an_empty_expectation_can_fail(path: Path, name: str, rule: str, tmp_path: Path, amnis: Portfolio) -> None:
+    """``expect: []`` says "no obligation here", and is broken by what it guards against.
+
+    A scenario with a fact dated after its as-of date says that fact does not
+    exist yet: seeing it (evaluating as of the last fact) must break it. Any
+    other says the rule does not reach these facts: a rule that arises for
+    every fact of its kind must break it.
+    """
+    scenario = next(s for s in load_scenarios(path) if s.name == name)
+    last = max(f.date for f in scenario.facts)
+    if last > scenario.as_of:
+        seen = dataclasses.replace(scenario, as_of=last)
+        assert not run_scenario(seen, amnis).passed, f"{path.stem}::{name} passes with the facts after as_of seen"
+        return
+    folder = tmp_path / AMNIS_RULES.name
+    shutil.copytree(AMNIS_RULES, folder, ignore=shutil.ignore_patterns("scenarios"))
+    yaml = YAML(typ="safe", pure=True)
+    target = folder / RULE_FILES[rule].name
+    tree = yaml.load(target.read_text(encoding="utf-8"))
+    change = widen(tree)
+    with target.open("w", encoding="utf-8") as out:
+        yaml.dump(tree, out)
+    portfolio = Portfolio(compile_form(load_rule_folder(folder)))
+    assert not run_scenario(scenario, portfolio).passed, f"{rule} ({change}): {path.stem}::{name} still passes"
