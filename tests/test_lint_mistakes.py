@@ -70,3 +70,16 @@ def test_hints_name_no_file_outside_the_repository() -> None:
     sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "src" / "covenant").glob("*.py"))
     strings = re.findall(r'"[^"\n]*shared/spec[^"\n]*"', sources)
     assert [s for s in strings if "hint" in s or "see " in s] == []
+
+
+def test_check_refuses_a_bad_rule_with_the_same_plain_words(tmp_path: Path) -> None:
+    """``covenant check`` loads rules as lint does: the same message, the same hint, exit 2."""
+    folder = tmp_path / "form"
+    assert CliRunner().invoke(main, ["new", str(folder)]).exit_code == 0
+    rule = folder / "a-annual-report-copies.yaml"
+    rule.write_text(rule.read_text(encoding="utf-8").replace("met_by:", "mett_by:"), encoding="utf-8")
+    log = tmp_path / "facts.jsonl"
+    log.write_text('{"id": "c1", "type": "closing", "date": "2024-01-10"}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(log), "--rules", str(folder)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"{rule}:18:1: unknown key 'mett_by' (hint: did you mean 'met_by'?)"]

@@ -59,7 +59,8 @@ def best_branches(errors: list[dict[str, Any]], branches: frozenset[str], start:
     """Of the errors of a value tried against every branch of a union, those of the branch it was meant for.
 
     The branch meant is the one whose errors are fewest at the value itself
-    (a mapping where a list was expected is the wrong shape), then with the
+    (a mapping where a list was expected is the wrong shape; a value the
+    branch's own checks refused had the right shape), then with the
     fewest unknown or missing keys, then with the fewest errors: a trigger
     with ``on:`` is a fact trigger with one bad condition, not a period
     trigger lacking ``every:`` with two unknown keys. Nested unions are
@@ -81,7 +82,7 @@ def best_branches(errors: list[dict[str, Any]], branches: frozenset[str], start:
 
 
 def _branch_score(items: list[tuple[int, dict[str, Any]]]) -> tuple[int, int, int]:
-    shape = sum(1 for at, e in items if len(e["loc"]) == at + 1)
+    shape = sum(1 for at, e in items if len(e["loc"]) == at + 1 and e["type"] != "value_error")
     keys = sum(1 for _, e in items if e["type"] in ("extra_forbidden", "missing"))
     return shape, keys, len(items)
 
@@ -109,15 +110,23 @@ def _amount_like(value: Any) -> bool:
     )
 
 
-def message(error: dict[str, Any], path: Sequence[Any], siblings: Iterable[str] = ()) -> tuple[str, str | None]:
-    """(message, hint) for one pydantic error, in words."""
+def message(error: dict[str, Any], path: Sequence[Any]) -> tuple[str, str]:
+    """(message, hint) for one pydantic error, in words; every message has a hint."""
+    text, hint = _message(error, path)
+    return text, hint or "docs/rule-language.md shows each key with an example"
+
+
+def _message(error: dict[str, Any], path: Sequence[Any]) -> tuple[str, str | None]:
     kind = error["type"]
     value = error.get("input")
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else ""
         return f"unknown key {key!r}", did_you_mean(key, KEYS) or "see docs/rule-language.md for the keys it takes"
     if kind == "missing":
-        return f"required key {path[-1]!r} is missing" if path else "a required key is missing", None
+        return (
+            f"required key {path[-1]!r} is missing" if path else "a required key is missing",
+            "add it; docs/rule-language.md lists the keys each kind of rule needs",
+        )
     if _amount_like(value) and kind.startswith(("decimal", "int", "float", "string_pattern")):
         digits = re.sub(r"[^\d.]", "", str(value))
         return (
@@ -144,7 +153,15 @@ def message(error: dict[str, Any], path: Sequence[Any], siblings: Iterable[str] 
     if kind == "literal_error":
         expected = str((error.get("ctx") or {}).get("expected", ""))
         choices = re.findall(r"'([^']*)'", expected)
-        return f"{value!r} is not one of {expected}", did_you_mean(str(value), choices)
+        return f"{value!r} is not one of {expected}", did_you_mean(str(value), choices) or "write one of them exactly"
+    if kind == "union_tag_invalid":
+        ctx = error.get("ctx") or {}
+        tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        tag = str(ctx.get("tag", value))
+        return (
+            f"{tag!r} is not a {ctx.get('discriminator', 'kind').strip(chr(39))} of rule: one of {', '.join(tags)}",
+            did_you_mean(tag, tags) or "docs/rule-language.md describes each kind",
+        )
     if kind in ("list_type",):
         return "expected a list (each item on its own line starting with `- `)", None
     if kind in ("dict_type", "model_type", "model_attributes_type"):

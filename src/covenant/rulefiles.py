@@ -162,9 +162,11 @@ def _validation_problems(error: ValidationError, tree: Any, display: str) -> lis
     paths = [(tuple(p for p in item["loc"] if not is_branch(p, _BRANCHES)), item) for item in chosen]
     problems = []
     for path, item in drop_misspelt_missing(paths):
+        if item["type"] == "union_tag_invalid":  # the key that chose the branch: kind
+            path = (*path, str((item.get("ctx") or {}).get("discriminator", "")).strip("'"))
         line, column = locate(tree, list(path))
         text, hint = message(item, path)
-        shown = path[:-1] if item["type"] in ("extra_forbidden", "missing") else path
+        shown = path[:-1] if item["type"] in ("extra_forbidden", "missing", "union_tag_invalid") else path
         problems.append(Problem(display, line, place(shown), text, column, code="rule", hint=hint))
     return problems
 
