@@ -56,3 +56,11 @@ def test_check_all_lists_fulfilled_obligations_in_the_text_report(tmp_path: Path
     assert "Every obligation" not in plain.stdout
     assert "Every obligation (" in every.stdout
     assert "fulfilled" in every.stdout.split("Every obligation (", 1)[1]
+
+
+def test_explain_refuses_them_too(tmp_path: Path) -> None:
+    log = tmp_path / "facts.jsonl"
+    log.write_text("".join(json.dumps(f) + "\n" for f in FACTS[:2]), encoding="utf-8")
+    result = CliRunner().invoke(main, ["explain", str(log), "--rules", str(AMNIS_RULES), "--rule", "form-d"])
+    assert result.exit_code == 2
+    assert "rule: no rule of this folder has the rule id 'sec-report-copy'" in result.stderr

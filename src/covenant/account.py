@@ -22,8 +22,8 @@ from covenant.compiler import CompiledForm
 from covenant.coverage import display_path
 from covenant.diagnostics import InputError, Problem
 from covenant.evaluate import AgreementState, Obligation, default_as_of
-from covenant.facts import Fact, check_buyers, load_fact_logs
-from covenant.pipeline import portfolio_for
+from covenant.facts import Fact, load_fact_logs
+from covenant.pipeline import agreement_checks, portfolio_for
 from covenant.remedies import CENT, ledgers_from_facts
 from covenant.report import RemedyLine, build_report, days_in_breach, remedy_lines
 
@@ -52,8 +52,7 @@ def account_for(
     """Evaluate the facts and pick one obligation; ``InputError`` lists the candidates when it is not found."""
     portfolio = portfolio_for(rules)
     form = portfolio.form
-    log = load_fact_logs(fact_paths)
-    check_buyers(log, [b.id for b in form.agreement.buyers])
+    log = load_fact_logs(fact_paths, check=agreement_checks(form))  # as check: buyers, waivers, consents
     day = as_of or default_as_of(log.facts)
     if day is None:
         raise InputError([Problem(", ".join(map(str, fact_paths)), None, None, "no facts: nothing to explain")])

@@ -62,7 +62,8 @@ def lint_command(rules_dir: Path, texts: tuple[Path, ...]) -> None:
     for problem in result.problems:
         click.echo(format_problem(problem))
     count = len(result.problems)
-    summary = f"{rules_dir}: {result.rule_files} rule files and {AGREEMENT_FILE}"
+    files = f"{result.rule_files} rule files, {AGREEMENT_FILE} and {result.scenario_files} scenario files"
+    summary = f"{rules_dir}: {files}"
     click.echo(f"{summary}: {count} problem{'s' if count != 1 else ''}" if count else f"{summary}: clean", err=True)
     if count:
         sys.exit(EXIT_PROBLEMS)

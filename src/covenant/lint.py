@@ -129,6 +129,7 @@ Check = Callable[[LintFolder], Iterable[Problem]]
 class LintResult:
     problems: list[Problem]
     rule_files: int
+    scenario_files: int = 0
 
 
 # --- walking a rule -----------------------------------------------------------
@@ -1093,7 +1094,7 @@ def lint(folder: Path, texts: Sequence[Path] = (), checks: Sequence[Check] = CHE
     if not problems:
         problems.extend(_compile_problems(linted))
     unique = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.column or 0, p.code, p.message))
-    return LintResult(unique, len(_rule_paths(folder)))
+    return LintResult(unique, len(_rule_paths(folder)), len(scenario_files(folder)))
 
 
 def format_problem(problem: Problem) -> str:
