@@ -191,6 +191,10 @@ def load_scenarios(path: Path, tree: Any = None) -> list[Scenario]:
             continue
         expect = item.get("expect") or []
         own_rules = item.get("rules")
+        shape = _shape_problems(tree, index, expect, own_rules, display)
+        if shape:
+            problems.extend(shape)
+            continue
         scenarios.append(
             Scenario(
                 file=display,
@@ -207,6 +211,31 @@ def load_scenarios(path: Path, tree: Any = None) -> list[Scenario]:
     if problems:
         raise InputError(fact_problems(problems))
     return scenarios
+
+
+def _shape_problems(tree: Any, index: int, expect: Any, own_rules: Any, display: str) -> list[Problem]:
+    """``expect`` is a list of obligations written as keys, ``rules`` a list of rule ids; anything else is refused."""
+    problems: list[Problem] = []
+    if not isinstance(expect, list):
+        line, _ = locate(tree, ["scenarios", index, "expect"])
+        problems.append(Problem(display, line, "expect", "expected a list of obligations (or [] for none)"))
+    else:
+        for number, entry in enumerate(expect):
+            if not isinstance(entry, dict):
+                line, _ = locate(tree, ["scenarios", index, "expect", number])
+                problems.append(
+                    Problem(
+                        display,
+                        line,
+                        f"expect, item {number + 1}",
+                        f"expected an obligation written as keys, not {entry!r}",
+                        hint="e.g. {rule: ..., trigger: ..., beneficiary: ..., status: ...}",
+                    )
+                )
+    if own_rules is not None and not (isinstance(own_rules, list) and all(isinstance(r, str) for r in own_rules)):
+        line, _ = locate(tree, ["scenarios", index, "rules"])
+        problems.append(Problem(display, line, "rules", "expected a list of rule ids", hint="e.g. rules: [form-d]"))
+    return problems
 
 
 def scenario_files(rules: Path) -> list[Path]:
