@@ -115,3 +115,16 @@ def test_lint_says_when_a_schema_reference_leads_nowhere(tmp_path: Path) -> None
     problems = [p for p in lint(copy).problems if p.code == "schema-line"]
     assert len(problems) == len(list(copy.glob("4*.yaml"))) + len(list(copy.glob("[23]*.yaml")))
     assert "does not exist from this file's folder" in problems[0].message
+
+
+def test_a_mistake_in_agreement_yaml_is_one_line_not_one_per_scenario(tmp_path: Path) -> None:
+    """The Buyers are unknown when agreement.yaml does not load: scenarios are not told their Buyers do not exist."""
+    folder = _new(tmp_path)
+    agreement = folder / "agreement.yaml"
+    agreement.write_text(
+        agreement.read_text(encoding="utf-8").replace('principal: "500000.00"', "principal: $500,000"), encoding="utf-8"
+    )
+    assert [format_problem(p) for p in lint(folder).problems] == [
+        f"{agreement}:14:5: buyers, item 1, principal: '$500,000' is not a number as rule files write amounts "
+        '(hint: write 500000 (no currency sign, no commas), or quoted with cents: "500000.00") [language]'
+    ]
