@@ -83,3 +83,21 @@ def test_check_refuses_a_bad_rule_with_the_same_plain_words(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["check", str(log), "--rules", str(folder)])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [f"{rule}:18:1: unknown key 'mett_by' (hint: did you mean 'met_by'?)"]
+
+
+def test_a_derive_rule_that_does_not_load_is_one_line_not_one_per_rule_using_its_fact(tmp_path: Path) -> None:
+    import shutil
+
+    from covenant.lint import format_problem, lint
+
+    from .conftest import AMNIS_RULES
+
+    folder = tmp_path / "rules" / AMNIS_RULES.name
+    shutil.copytree(AMNIS_RULES, folder)
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    broken = folder / "4l-stockholder-approval-complete.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("kind: derive", "kind: derivee"), encoding="utf-8")
+    assert [format_problem(p) for p in lint(folder).problems] == [
+        f"{broken}:5:1: 'derivee' is not a kind of rule: one of duty, prohibition, derive, period, remedy, review "
+        "(hint: did you mean 'derive'?) [language]"
+    ]

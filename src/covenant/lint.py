@@ -89,6 +89,8 @@ class LintFolder:
     scenario_files: list[ScenarioFileTree] = field(default_factory=list)
     unreadable_texts: list[str] = field(default_factory=list)
     unloaded_ids: set[str] = field(default_factory=set)
+    unloaded_derived: set[str] = field(default_factory=set)
+    """Facts that rule files which did not load derive: rules using them are not told they are unknown."""
     """Ids of rule files that did not load: a scenario naming one is not told the rule does not exist."""
 
     def derived(self) -> dict[str, list[LintedRule]]:
@@ -119,7 +121,7 @@ class LintFolder:
         return frozenset(fields)
 
     def known_fact(self, name: str) -> bool:
-        return name in FACT_TYPES or name in INTERNAL_TYPES or name in self.derived()
+        return name in FACT_TYPES or name in INTERNAL_TYPES or name in self.derived() or name in self.unloaded_derived
 
 
 Check = Callable[[LintFolder], Iterable[Problem]]
@@ -1014,14 +1016,26 @@ def load_for_lint(folder: Path, texts: Sequence[Path] = ()) -> tuple[LintFolder,
     agreement, agreement_tree, problems = _load_file(agreement_path, Agreement)
     rules: list[LintedRule] = []
     unloaded: set[str] = set()
+    unloaded_derived: set[str] = set()
     for path in _rule_paths(folder):
         rule, tree, file_problems = _load_file(path, _RULE_ADAPTER)
         problems.extend(file_problems)
         if rule is not None:
             rules.append(LintedRule(rule, str(path), tree, _read_text(path) or ""))
-        elif isinstance(tree, dict) and isinstance(tree.get("id"), str):
-            unloaded.add(tree["id"])
-    linted = LintFolder(folder, rules, agreement, str(agreement_path), agreement_tree, unloaded_ids=unloaded)
+        elif isinstance(tree, dict):
+            if isinstance(tree.get("id"), str):
+                unloaded.add(tree["id"])
+            if isinstance(tree.get("derives"), str):
+                unloaded_derived.add(tree["derives"])
+    linted = LintFolder(
+        folder,
+        rules,
+        agreement,
+        str(agreement_path),
+        agreement_tree,
+        unloaded_ids=unloaded,
+        unloaded_derived=unloaded_derived,
+    )
     _attach_text(linted, texts, problems)
     for path in scenario_files(folder):
         try:
@@ -1082,7 +1096,12 @@ def _limit_problems(linted: LintFolder, found: list[Problem]) -> list[Problem]:
     remedies = set(linted.agreement.remedies) if linted.agreement else None
     limits = rule_problems([(r.file, r.tree) for r in linted.rules], remedies)
     reported = {(p.file, p.line) for p in found}
-    return [p for p in _relabel(limits, "engine-limits") if (p.file, p.line) not in reported]
+    unloaded = tuple(f"unknown fact type {name!r}" for name in sorted(linted.unloaded_derived))
+    return [
+        p
+        for p in _relabel(limits, "engine-limits")
+        if (p.file, p.line) not in reported and not p.message.startswith(unloaded)
+    ]
 
 
 def lint(folder: Path, texts: Sequence[Path] = (), checks: Sequence[Check] = CHECKS) -> LintResult:
