@@ -49,6 +49,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """work/ with a copy of the rules (agreement text included) and the example log, as in the repository."""
     work = tmp_path / "work"
     shutil.copytree(AMNIS_RULES, work / "rules" / "amnis-spa-2003")
+    shutil.copytree(ROOT / "schemas", work / "schemas")  # every rule file names its schema by a relative path
     (work / "facts").mkdir()
     shutil.copy(EXAMPLE_FACTS, work / "facts" / EXAMPLE_FACTS.name)
     monkeypatch.chdir(work)
@@ -308,12 +309,18 @@ def test_the_guide_example_works_by_files_only(workspace: Path) -> None:
         (workspace / name).write_text(content, encoding="utf-8")
     guide = GUIDE.read_text(encoding="utf-8")
 
-    lint_command = "covenant lint rules/amnis-spa-2003 --text rules/amnis-spa-2003/amendment-1.txt"
-    assert lint_command in guide
+    lint_command = "covenant lint rules/amnis-spa-2003"
+    assert f"```\n{lint_command}\n```" in guide
+    assert run(*lint_command.split()[1:]).exit_code == 1  # the amendment is not listed yet: the quote is not found
+    listed = "text_file:\n  - agreement.txt\n  - amendment-1.txt\n"
+    assert listed in guide  # step 1 lists the amendment in agreement.yaml
+    agreement = workspace / "rules" / "amnis-spa-2003" / "agreement.yaml"
+    agreement.write_text(
+        agreement.read_text(encoding="utf-8").replace("text_file: agreement.txt\n", listed), encoding="utf-8"
+    )
     linted = run(*lint_command.split()[1:])
     assert linted.exit_code == 0, linted.output
     assert "clean" in linted.stderr
-    assert run("lint", "rules/amnis-spa-2003").exit_code == 1  # without the amendment, the quote is not found
 
     test_command = "covenant test rules/amnis-spa-2003 -k audited-financials"
     assert test_command in guide

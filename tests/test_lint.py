@@ -30,6 +30,7 @@ def rules(tmp_path: Path) -> Path:
     """A copy of the Amnis rule folder (its agreement text included) at work/rules/amnis-spa-2003."""
     folder = tmp_path / "work" / "rules" / "amnis-spa-2003"
     shutil.copytree(AMNIS_RULES, folder)
+    shutil.copytree(AMNIS_RULES.parent.parent / "schemas", tmp_path / "work" / "schemas")  # the files name them
     assert (folder / AGREEMENT_TEXT.name).is_file()
     return folder
 

@@ -25,3 +25,29 @@ SCENARIOS = _all_scenarios()
 def test_scenario(scenario: Scenario, amnis: FormEvaluator) -> None:
     outcome = run_scenario(scenario, amnis)
     assert outcome.passed, "\n".join(outcome.differences)
+
+
+def _one(expect: list[dict[str, object]], rules: tuple[str, ...] | None = None, rule: str = "form-d") -> Scenario:
+    facts = next(s for s in SCENARIOS if s.rule == "form-d").facts
+    return Scenario("x.yaml", 1, "probe", "", SCENARIOS[0].as_of, facts, tuple(expect), rule=rule, rules=rules)
+
+
+def test_an_empty_expect_means_the_files_rule_has_no_obligation(amnis: FormEvaluator) -> None:
+    """``expect: []`` used to check nothing; now it fails when the file's rule has an obligation."""
+    probe = _one([])
+    assert any(o["rule"] == "form-d" for o in run_scenario(probe, amnis).report["obligations"])  # type: ignore[index]
+    outcome = run_scenario(probe, amnis)
+    assert not outcome.passed
+    assert [m.kind for m in outcome.mismatches] == ["unexpected"]
+
+
+def test_a_scenarios_own_rules_replace_the_files_rule(amnis: FormEvaluator) -> None:
+    assert run_scenario(_one([], rules=("use-of-proceeds",)), amnis).passed
+    failed = run_scenario(_one([], rules=("form-d", "no-such-rule")), amnis)
+    assert [m.kind for m in failed.mismatches] == ["unknown-rule", "unexpected"]
+
+
+def test_a_scenario_that_compares_nothing_fails(amnis: FormEvaluator) -> None:
+    outcome = run_scenario(_one([], rule="some-topic"), amnis)
+    assert [m.kind for m in outcome.mismatches] == ["checks-nothing"]
+    assert "checks nothing" in outcome.differences[0]

@@ -10,6 +10,7 @@ downstream re-checks the shape of a fact.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -486,7 +487,7 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "union_tag_invalid":
-        return f"unknown fact type {_clip(repr(error['ctx']['tag']), 60)} (see facts.md for the types)"
+        return f"unknown fact type {_clip(repr(error['ctx']['tag']), 60)} (see docs/facts.md for the types)"
     if kind == "union_tag_not_found":
         return "required field is missing"
     if kind == "literal_error":
@@ -819,6 +820,25 @@ def buyer_problems(fact: Fact, buyers: Iterable[str]) -> list[Problem]:
             if value not in known:
                 problems.append(_unknown_buyer(fact, name, value, known))
     return problems
+
+
+def reference_problems(fact: Fact, rule_ids: Iterable[str], clauses: Iterable[str]) -> list[Problem]:
+    """A waiver must name a rule of the folder and a consent one of its clauses.
+
+    Either would otherwise match nothing and be counted as read but never
+    used, and a lawyer would believe a breach waived or an act permitted.
+    """
+    if fact.type == "waiver":
+        field, value, known, what = "rule", fact.fields.get("rule"), set(rule_ids), "rule id"
+    elif fact.type == "consent":
+        field, value, known, what = "clause", fact.fields.get("clause"), set(clauses), "clause"
+    else:
+        return []
+    if value is None or value in known:
+        return []
+    close = difflib.get_close_matches(str(value), sorted(known), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"the {what}s of the rules: {', '.join(sorted(known))}"
+    return [Problem(fact.file, fact.line, field, f"no rule of this folder has the {what} {value!r}", hint=hint)]
 
 
 def check_buyers(log: FactLog, buyers: Iterable[str]) -> None:

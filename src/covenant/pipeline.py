@@ -15,7 +15,16 @@ from typing import Any
 
 from covenant.calendar import Date
 from covenant.diagnostics import InputError, Problem
-from covenant.facts import FIRST_DAY, LAST_DAY, Fact, FactCheck, FactLog, buyer_problems, load_fact_logs
+from covenant.facts import (
+    FIRST_DAY,
+    LAST_DAY,
+    Fact,
+    FactCheck,
+    FactLog,
+    buyer_problems,
+    load_fact_logs,
+    reference_problems,
+)
 from covenant.language.compiler import CompiledForm, compile_form
 from covenant.language.loader import load_rule_folder
 from covenant.law.driver import AgreementState, FormEvaluator, default_as_of
@@ -53,9 +62,13 @@ def agreement_checks(form: CompiledForm) -> FactCheck:
     buyers = [b.id for b in form.agreement.buyers]
     agreement_id = form.agreement.id
     deriving = sorted(rule_id for rule_id, rule in form.rules.items() if getattr(rule, "derives", None))
+    rule_ids = set(form.rules)
+    clauses = {rule.clause for rule in form.rules.values()}
 
     def check_fact(fact: Fact) -> list[Problem]:
         problems = buyer_problems(fact, buyers)
+        if fact.type in ("waiver", "consent"):
+            problems.extend(reference_problems(fact, rule_ids, clauses))
         if fact.agreement is not None and fact.agreement != agreement_id:
             problems.append(
                 Problem(

@@ -6,10 +6,13 @@ policy tests next to policies and Catala keeps examples with expected
 outputs. ``covenant test`` and the pytest suite both run them through the
 real engine; a mismatch is shown field by field.
 
-Expectations are exhaustive per rule id: for each rule id named in a
-scenario's ``expect``, the report must contain exactly the listed
-obligations (matched on rule, trigger and beneficiary); only the fields
-listed are compared.
+Expectations are exhaustive per rule id, and a scenario can always fail:
+the rules compared are the file's ``rule:`` (or the scenario's own
+``rules:``, when a file is about several rules) and every rule named in
+``expect``. For each of them the report must contain exactly the listed
+obligations (matched on rule, trigger and beneficiary), so ``expect: []``
+means "this rule has no obligation here", not "check nothing". Only the
+fields listed are compared.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from ruamel.yaml.comments import CommentedMap
 
 from covenant.calendar import Date, as_date
 from covenant.diagnostics import InputError, Problem
-from covenant.facts import Fact, FactLog, check_buyers, parse_fact
+from covenant.facts import Fact, FactLog, check_buyers, parse_fact, reference_problems
 from covenant.language.loader import locate, read_yaml
+from covenant.language.plainwords import fact_problems
 from covenant.law.driver import FormEvaluator
 from covenant.report.build import build_report
 
@@ -43,18 +47,31 @@ class Scenario:
     facts: tuple[Fact, ...]
     expect: tuple[dict[str, Any], ...]
     rule: str | None = None  # the file's ``rule:``, the rule these scenarios are about
+    rules: tuple[str, ...] | None = None  # the scenario's own ``rules:``, replacing the file's rule
 
     def rules_about(self) -> set[str]:
         """The rule of the file and every rule named in ``expect``."""
         named = {str(e["rule"]) for e in self.expect if e.get("rule")}
-        return named | ({self.rule} if self.rule else set())
+        return named | ({self.rule} if self.rule else set()) | set(self.rules or ())
+
+    def compared(self, known: Iterable[str]) -> set[str]:
+        """The rules whose every obligation is compared: ``rules:`` or the file's rule, and those in ``expect``.
+
+        A file's ``rule:`` that is not a rule id (a file about a topic, such
+        as waivers) names no rule; its scenarios give ``rules:`` instead.
+        """
+        known = set(known)
+        named = {str(e["rule"]) for e in self.expect if e.get("rule")}
+        if self.rules is not None:
+            return named | set(self.rules)
+        return named | ({self.rule} if self.rule in known else set())
 
 
 @dataclass(frozen=True)
 class Mismatch:
     """One way a report differs from what a scenario expects, kept as values for the diff."""
 
-    kind: str  # missing | unexpected | field | unknown-rule
+    kind: str  # missing | unexpected | field | unknown-rule | checks-nothing
     rule: Any
     trigger: Any = None
     beneficiary: Any = None
@@ -71,6 +88,11 @@ class Mismatch:
         label = f"{self.rule} trigger={self.trigger} beneficiary={self.beneficiary}"
         if self.kind == "unknown-rule":
             return f"unknown rule: {self.rule} is not a rule of this folder (no rule file has id: {self.rule})"
+        if self.kind == "checks-nothing":
+            return (
+                f"this scenario checks nothing: the file's rule: {self.rule} is not a rule id, and the scenario "
+                "has neither rules: nor an expected obligation"
+            )
         if self.kind == "missing":
             return f"missing: {label}"
         if self.kind == "unexpected":
@@ -96,7 +118,7 @@ def describe(mismatches: Iterable[Mismatch]) -> list[str]:
     lines: list[str] = []
     current: tuple[Any, Any, Any] | None = None
     for mismatch in mismatches:
-        if mismatch.kind == "unknown-rule":
+        if mismatch.kind in ("unknown-rule", "checks-nothing"):
             lines.append(mismatch.format())
         elif mismatch.kind == "missing":
             current = None
@@ -143,10 +165,10 @@ def _text(value: Any) -> Any:
     return value
 
 
-def load_scenarios(path: Path) -> list[Scenario]:
-    """Read one scenario file; facts are validated like any fact log."""
+def load_scenarios(path: Path, tree: Any = None) -> list[Scenario]:
+    """Read one scenario file (or its tree, already read); facts are validated like any fact log."""
     display = str(path)
-    tree = read_yaml(path)
+    tree = read_yaml(path) if tree is None else tree
     if not isinstance(tree, CommentedMap) or not isinstance(tree.get("scenarios"), list):
         raise InputError([Problem(display, 1, "scenarios", "expected a list of scenarios under `scenarios:`")])
     problems: list[Problem] = []
@@ -169,6 +191,11 @@ def load_scenarios(path: Path) -> list[Scenario]:
             problems.append(Problem(display, line, "as_of", "expected a date written YYYY-MM-DD"))
             continue
         expect = item.get("expect") or []
+        own_rules = item.get("rules")
+        shape = _shape_problems(tree, index, expect, own_rules, display)
+        if shape:
+            problems.extend(shape)
+            continue
         scenarios.append(
             Scenario(
                 file=display,
@@ -179,11 +206,37 @@ def load_scenarios(path: Path) -> list[Scenario]:
                 facts=tuple(facts),
                 expect=tuple(_text(e) for e in expect),
                 rule=str(tree["rule"]) if tree.get("rule") else None,
+                rules=tuple(str(r) for r in own_rules) if isinstance(own_rules, list) else None,
             )
         )
     if problems:
-        raise InputError(problems)
+        raise InputError(fact_problems(problems))
     return scenarios
+
+
+def _shape_problems(tree: Any, index: int, expect: Any, own_rules: Any, display: str) -> list[Problem]:
+    """``expect`` is a list of obligations written as keys, ``rules`` a list of rule ids; anything else is refused."""
+    problems: list[Problem] = []
+    if not isinstance(expect, list):
+        line, _ = locate(tree, ["scenarios", index, "expect"])
+        problems.append(Problem(display, line, "expect", "expected a list of obligations (or [] for none)"))
+    else:
+        for number, entry in enumerate(expect):
+            if not isinstance(entry, dict):
+                line, _ = locate(tree, ["scenarios", index, "expect", number])
+                problems.append(
+                    Problem(
+                        display,
+                        line,
+                        f"expect, item {number + 1}",
+                        f"expected an obligation written as keys, not {entry!r}",
+                        hint="e.g. {rule: ..., trigger: ..., beneficiary: ..., status: ...}",
+                    )
+                )
+    if own_rules is not None and not (isinstance(own_rules, list) and all(isinstance(r, str) for r in own_rules)):
+        line, _ = locate(tree, ["scenarios", index, "rules"])
+        problems.append(Problem(display, line, "rules", "expected a list of rule ids", hint="e.g. rules: [form-d]"))
+    return problems
 
 
 def scenario_files(rules: Path) -> list[Path]:
@@ -200,11 +253,17 @@ def compare(expected: Iterable[dict[str, Any]], obligations: list[dict[str, Any]
     return [m.format() for m in compare_obligations(expected, obligations)]
 
 
-def compare_obligations(expected: Iterable[dict[str, Any]], obligations: list[dict[str, Any]]) -> list[Mismatch]:
-    """Every mismatch between expected and reported obligations of the rules named in ``expected``."""
+def compare_obligations(
+    expected: Iterable[dict[str, Any]], obligations: list[dict[str, Any]], rules: Iterable[str] = ()
+) -> list[Mismatch]:
+    """Every mismatch between expected and reported obligations of ``rules`` and of the rules named in ``expected``.
+
+    A rule in ``rules`` that ``expected`` never names must have no obligation
+    at all: that is what makes ``expect: []`` a check.
+    """
     expected = list(expected)
     mismatches: list[Mismatch] = []
-    rules = {e.get("rule") for e in expected}
+    rules = {e.get("rule") for e in expected} | set(rules)
     actual = {_identity(o): o for o in obligations if o["rule"] in rules}
     wanted = {_identity(e): e for e in expected}
     for identity, entry in wanted.items():
@@ -230,13 +289,22 @@ def compare_obligations(expected: Iterable[dict[str, Any]], obligations: list[di
 
 def run_scenario(scenario: Scenario, portfolio: FormEvaluator) -> Outcome:
     check_buyers(FactLog(scenario.facts), [b.id for b in portfolio.form.agreement.buyers])
+    rules = portfolio.form.rules
+    clauses = {rule.clause for rule in rules.values()}
+    unknown_references = [p for fact in scenario.facts for p in reference_problems(fact, rules, clauses)]
+    if unknown_references:
+        raise InputError(unknown_references)
     sid = f"{portfolio.form.agreement.id}~scenario{next(_session_numbers)}"
     state = portfolio.evaluate(sid, scenario.facts, scenario.as_of)
     state.agreement_id = portfolio.form.agreement.id
     report = build_report(state, portfolio.form)
     known = portfolio.form.rules
-    unknown = sorted({str(e.get("rule")) for e in scenario.expect if e.get("rule") not in known})
+    named = {str(e.get("rule")) for e in scenario.expect} | set(scenario.rules or ())
+    unknown = sorted(rule for rule in named if rule not in known)
     mismatches = [Mismatch("unknown-rule", rule) for rule in unknown]
+    compared = scenario.compared(known) & set(known)
+    if not compared and not unknown:
+        mismatches.append(Mismatch("checks-nothing", scenario.rule))
     expected = [e for e in scenario.expect if e.get("rule") in known]
-    mismatches.extend(compare_obligations(expected, report["obligations"]))
+    mismatches.extend(compare_obligations(expected, report["obligations"], compared))
     return Outcome(scenario, [m.format() for m in mismatches], report, mismatches, frozenset(state.fired))

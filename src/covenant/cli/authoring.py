@@ -23,6 +23,7 @@ from covenant.engine.core import EngineError
 from covenant.language.compiler import compile_form
 from covenant.language.lint import format_problem, lint
 from covenant.language.loader import AGREEMENT_FILE, load_rule_folder
+from covenant.language.scaffold import create_folder
 from covenant.language.schema import SCHEMAS, render_schema
 from covenant.pipeline import portfolio_for
 from covenant.report.account import account_for, render_account
@@ -61,7 +62,8 @@ def lint_command(rules_dir: Path, texts: tuple[Path, ...]) -> None:
     for problem in result.problems:
         click.echo(format_problem(problem))
     count = len(result.problems)
-    summary = f"{rules_dir}: {result.rule_files} rule files and {AGREEMENT_FILE}"
+    files = f"{result.rule_files} rule files, {AGREEMENT_FILE} and {result.scenario_files} scenario files"
+    summary = f"{rules_dir}: {files}"
     click.echo(f"{summary}: {count} problem{'s' if count != 1 else ''}" if count else f"{summary}: clean", err=True)
     if count:
         sys.exit(EXIT_PROBLEMS)
@@ -205,3 +207,22 @@ def compile_command(rules_dir: Path, show: bool, rule_id: str | None) -> None:
         },
     }
     click.echo(json.dumps(compiled, indent=2, ensure_ascii=False))
+
+
+@click.command("new")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="The agreement's title, written into agreement.yaml.")
+def new_command(folder: Path, title: str | None) -> None:
+    """Create a rule folder FOLDER: agreement.yaml, its text, one example rule, its scenarios, the schemas.
+
+    The folder passes `covenant lint` and `covenant test` as created, and its
+    files name their schemas inside the folder, so an editor checks them
+    wherever the folder lives. Exit 2 when FOLDER exists and is not empty.
+    """
+    try:
+        written = create_folder(folder, title)
+    except InputError as error:
+        _fail_input(error)
+    for path in written:
+        click.echo(f"wrote {path}", err=True)
+    click.echo(f"next: edit {folder / AGREEMENT_FILE}, then `covenant lint {folder}` and `covenant test {folder}`")

@@ -15,7 +15,14 @@ from pathlib import Path
 import click
 
 from covenant.calendar import Date
-from covenant.cli.authoring import compile_command, explain_command, lint_command, schema_command, test_command
+from covenant.cli.authoring import (
+    compile_command,
+    explain_command,
+    lint_command,
+    new_command,
+    schema_command,
+    test_command,
+)
 from covenant.cli.options import (
     as_of_option,
     color_option,
@@ -91,6 +98,12 @@ def main() -> None:
     is_flag=True,
     help="On standard error: rules, triggers and met_by alternatives no fact exercised.",
 )
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="Text format: list every obligation with its status, fulfilled ones too.",
+)
 def check(
     facts: tuple[Path, ...],
     rules_dir: Path | None,
@@ -106,6 +119,7 @@ def check(
     since: Path | None,
     show: bool | None,
     show_coverage: bool,
+    show_all: bool,
 ) -> None:
     """Evaluate fact logs FACTS... against the rules and report every obligation.
 
@@ -145,7 +159,7 @@ def check(
             sys.exit(EXIT_INPUT)
     use_color = sys.stdout.isatty() if color is None and output is None else bool(color)
     width = terminal_width() if output is None else 120
-    context = context_from(checked, color=use_color and output_format == "text", width=width)
+    context = context_from(checked, color=use_color and output_format == "text", width=width, every_obligation=show_all)
     text = render(report, output_format, context)
     if output is not None:
         write_atomically(output, text)
@@ -168,6 +182,7 @@ main.add_command(test_command)
 main.add_command(explain_command)
 main.add_command(schema_command)
 main.add_command(compile_command)
+main.add_command(new_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -155,7 +155,7 @@ def _one_rule(display: str, tree: Any, derived: set[str], remedies: set[str] | N
                     display,
                     here,
                     path,
-                    f"unknown fact type {value!r}: a type of facts.md, or one a rule of this folder derives",
+                    f"unknown fact type {value!r}: a type of docs/facts.md, or one a rule of this folder derives",
                 )
         elif key in _DAY_KEYS and isinstance(value, int) and value > MAX_DAYS:
             yield _problem(display, here, path, f"{value} days is out of range (at most {MAX_DAYS:,})")

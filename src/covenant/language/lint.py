@@ -31,11 +31,22 @@ from pydantic import BaseModel, TypeAdapter
 from covenant.calendar import BusinessCalendar, as_date
 from covenant.diagnostics import InputError, Problem
 from covenant.engine.names import INTERNAL_TYPES
-from covenant.facts import FACT_TYPES
+from covenant.facts import FACT_TYPES, reference_problems
 from covenant.language.compiler import compile_form
 from covenant.language.limits import rule_problems
 from covenant.language.loader import AGREEMENT_FILE, RuleFolder, SourcedRule, _validate, locate, read_yaml
-from covenant.language.model import Agreement, Due, FieldTimes, PeriodTrigger, Rule, Test, describe_reference
+from covenant.language.model import (
+    Agreement,
+    Due,
+    DutyRule,
+    FactTrigger,
+    FieldTimes,
+    PeriodTrigger,
+    Rule,
+    Test,
+    describe_reference,
+)
+from covenant.scenarios import Scenario, load_scenarios, scenario_files
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
 PERIOD_FIELDS = frozenset({"date", "month", "quarter"})
@@ -56,6 +67,15 @@ class LintedRule:
     text: str
 
 
+@dataclass(frozen=True)
+class ScenarioFileTree:
+    """A scenario file whose facts loaded: its scenarios and its YAML tree (for lines)."""
+
+    file: str
+    tree: Any
+    scenarios: list[Scenario]
+
+
 @dataclass
 class LintFolder:
     """What the checks look at: the rules that loaded, the agreement, the agreement's text."""
@@ -67,6 +87,12 @@ class LintFolder:
     agreement_tree: Any
     agreement_text: str | None = None
     text_files: list[str] = field(default_factory=list)
+    scenario_files: list[ScenarioFileTree] = field(default_factory=list)
+    unreadable_texts: list[str] = field(default_factory=list)
+    unloaded_ids: set[str] = field(default_factory=set)
+    unloaded_derived: set[str] = field(default_factory=set)
+    """Facts that rule files which did not load derive: rules using them are not told they are unknown."""
+    """Ids of rule files that did not load: a scenario naming one is not told the rule does not exist."""
 
     def derived(self) -> dict[str, list[LintedRule]]:
         """Fact name -> the rules that derive it (several rules may derive the same fact)."""
@@ -96,7 +122,7 @@ class LintFolder:
         return frozenset(fields)
 
     def known_fact(self, name: str) -> bool:
-        return name in FACT_TYPES or name in INTERNAL_TYPES or name in self.derived()
+        return name in FACT_TYPES or name in INTERNAL_TYPES or name in self.derived() or name in self.unloaded_derived
 
 
 Check = Callable[[LintFolder], Iterable[Problem]]
@@ -106,6 +132,7 @@ Check = Callable[[LintFolder], Iterable[Problem]]
 class LintResult:
     problems: list[Problem]
     rule_files: int
+    scenario_files: int = 0
 
 
 # --- walking a rule -----------------------------------------------------------
@@ -224,7 +251,7 @@ def check_fact_types(folder: LintFolder) -> Iterator[Problem]:
             for key in FACT_NAME_KEYS:
                 name = getattr(node.model, key, None)
                 if isinstance(name, str) and key in type(node.model).model_fields and not folder.known_fact(name):
-                    hint = _did_you_mean(name, known) or "see shared/spec/facts.md for the types, or derive it"
+                    hint = _did_you_mean(name, known) or "the fact types: docs/facts.md; or derive it"
                     yield _problem(
                         rule,
                         [*node.path, key],
@@ -254,7 +281,7 @@ def check_fields(folder: LintFolder) -> Iterator[Problem]:
                             rule,
                             where,
                             "unknown-value",
-                            f"{fact}.{name} is never {value!r}: facts.md allows "
+                            f"{fact}.{name} is never {value!r}: the fact vocabulary allows "
                             + ", ".join(repr(v) for v in sorted(allowed, key=str)),
                             _did_you_mean(str(value), [str(v) for v in allowed]),
                         )
@@ -568,10 +595,250 @@ def _bad_date(rule: LintedRule, path: list[int | str], text: str, shown: str | N
         yield _problem(rule, path, "bad-date", f"{shown or text!r} is not a calendar date", "write YYYY-MM-DD")
 
 
-def check_schema_line(folder: LintFolder) -> Iterator[Problem]:
-    """``schema-line``: the first line that lets an editor check the file as it is typed is missing."""
+def check_deadlines(folder: LintFolder) -> Iterator[Problem]:
+    """``bad-deadline``: a deadline that cannot mean what the clause says.
+
+    Two deadlines (the rule's ``due`` and a trigger's own, or ``act_by`` on a
+    duty whose breach starts the day after ``due``): one is silently
+    ignored. A fixed date before the first period that makes the obligation
+    arise. A deadline counted before a trigger while what meets the
+    obligation must come on or after that trigger: it can never be met in
+    time, so the breach starts before the obligation exists.
+    """
     for rule in folder.rules:
-        if not rule.text.lstrip("\ufeff").startswith(SCHEMA_LINE):
+        model = rule.rule
+        if not isinstance(model, DutyRule):
+            continue
+        for path, trigger in triggers_with_paths(model):
+            if trigger.due is not None and model.due is not None:
+                yield _problem(
+                    rule,
+                    [*path, "due"],
+                    "bad-deadline",
+                    "two deadlines: this trigger has its own due, and the rule has due as well",
+                    "the trigger's due wins; remove one of them",
+                )
+        if model.act_by is not None and model.breach_starts != "on_trigger":
+            yield _problem(
+                rule,
+                ["act_by"],
+                "bad-deadline",
+                "two deadlines: act_by is only read when breach_starts: on_trigger; here due decides",
+                "remove act_by, or write breach_starts: on_trigger instead of due",
+            )
+        for path, trigger in triggers_with_paths(model):
+            due = trigger.due or model.due
+            due_path = [*path, "due"] if trigger.due is not None else ["due"]
+            if due is None:
+                continue
+            if due.date and isinstance(trigger, PeriodTrigger) and trigger.starting:
+                yield from _fixed_date_before(rule, due_path, due.date, trigger)
+            if (due.days_before or due.business_days_before) and isinstance(trigger, FactTrigger):
+                yield from _before_and_after(rule, model, due_path, trigger)
+
+
+def _fixed_date_before(
+    rule: LintedRule, path: list[int | str], fixed: str, trigger: PeriodTrigger
+) -> Iterator[Problem]:
+    try:
+        due = as_date(fixed)
+        first = as_date(f"{trigger.starting}-01")
+    except ValueError:
+        return  # bad-date says so
+    if due < first:
+        yield _problem(
+            rule,
+            [*path, "date"],
+            "bad-deadline",
+            f"due on {fixed}, before the first obligation can arise "
+            f"(every {trigger.every} starting {trigger.starting})",
+            "every obligation would be in breach the day it arises: check the date or the starting month",
+        )
+
+
+def _before_and_after(
+    rule: LintedRule, model: DutyRule, path: list[int | str], trigger: FactTrigger
+) -> Iterator[Problem]:
+    for index, meeting in enumerate(model.met_by):
+        condition = meeting.where.get("date")
+        if isinstance(condition, Test) and condition.on_or_after in ("trigger", "trigger.date"):
+            yield _problem(
+                rule,
+                ["met_by", index, "where", "date"],
+                "bad-deadline",
+                f"due before the {trigger.on} that makes it arise, but met only by a {meeting.fact} "
+                "on or after it: it can never be met in time",
+                "a deadline before the trigger needs a meeting fact that may come before it; "
+                "drop on_or_after, or count the deadline after the trigger",
+            )
+
+
+def check_scenarios(folder: LintFolder) -> Iterator[Problem]:
+    """``scenario``: what a scenario compares must exist (rule ids, triggers, beneficiaries).
+
+    A misspelt rule id, a trigger naming no fact of the scenario, a Buyer
+    the agreement does not have, or a beneficiary on an obligation owed to
+    all: ``covenant test`` would fail on them with a less direct message,
+    or (before every scenario could fail) pass without checking anything.
+    """
+    rules: dict[str, Any] = {r.rule.id: r.rule for r in folder.rules}
+    rules.update(dict.fromkeys(folder.unloaded_ids - set(rules)))
+    buyers = {b.id for b in folder.agreement.buyers} if folder.agreement else None  # None: agreement.yaml is wrong
+    for linted in folder.scenario_files:
+        tree = linted.tree
+        yield from _unknown_keys(linted, [], tree, SCENARIO_FILE_KEYS)
+        file_rule = str(tree.get("rule")) if tree.get("rule") is not None else None
+        for index, scenario in enumerate(linted.scenarios):
+            at = ["scenarios", index]
+            yield from _unknown_keys(linted, at, tree["scenarios"][index], SCENARIO_KEYS)
+            for number, entry in enumerate(tree["scenarios"][index].get("expect") or []):
+                if isinstance(entry, dict):
+                    yield from _unknown_keys(linted, [*at, "expect", number], entry, EXPECTED_KEYS)
+            named = [e.get("rule") for e in scenario.expect]
+            if file_rule not in rules and scenario.rules is None and not named:
+                yield _scenario_problem(
+                    linted,
+                    ["rule"] if index == 0 else at,
+                    f"rule: {file_rule} is not a rule id, and scenario {scenario.name!r} names no rule",
+                    _did_you_mean(str(file_rule), rules) or "give the scenario rules: [rule-id, ...]",
+                )
+            for number, name in enumerate(scenario.rules or ()):
+                if name not in rules:
+                    yield _unknown_rule(linted, [*at, "rules", number], name, rules)
+            facts = {fact.id: fact for fact in scenario.facts}
+            clauses = {r.rule.clause for r in folder.rules}
+            for fact in scenario.facts:
+                for problem in reference_problems(fact, rules, clauses):
+                    yield dataclasses.replace(problem, code="scenario")
+            for number, entry in enumerate(scenario.expect):
+                yield from _expected_entry(linted, [*at, "expect", number], entry, rules, buyers, facts)
+
+
+SCENARIO_FILE_KEYS = frozenset({"rule", "scenarios"})
+SCENARIO_KEYS = frozenset({"name", "title", "as_of", "facts", "rules", "expect"})
+EXPECTED_KEYS = frozenset(
+    {"rule", "trigger", "beneficiary", "due", "status", "breach_start", "cured_on", "days_in_breach", "remedies"}
+    | {"clause", "ended_on", "trigger_date", "waived_by", "discharged_by", "evidence", "explanation"}
+)
+"""What a scenario file, a scenario and an expected obligation (the report's fields) may say."""
+
+
+def _unknown_keys(
+    linted: ScenarioFileTree, path: list[int | str], mapping: Any, allowed: frozenset[str]
+) -> Iterator[Problem]:
+    for key in mapping if isinstance(mapping, dict) else ():
+        if key not in allowed:
+            yield _scenario_problem(
+                linted,
+                [*path, key],
+                f"unknown key {key!r}",
+                _did_you_mean(str(key), allowed) or f"the keys here: {', '.join(sorted(allowed))}",
+            )
+
+
+def _scenario_problem(linted: ScenarioFileTree, path: Sequence[int | str], message: str, hint: str | None) -> Problem:
+    line, column = locate(linted.tree, list(path))
+    return Problem(linted.file, line, None, message, column, code="scenario", hint=hint)
+
+
+def _unknown_rule(linted: ScenarioFileTree, path: Sequence[int | str], name: Any, rules: dict[str, Any]) -> Problem:
+    return _scenario_problem(
+        linted,
+        path,
+        f"no rule of this folder has the id {name!r}",
+        _did_you_mean(str(name), rules) or "the rule ids are the id: of each rule file",
+    )
+
+
+def _expected_entry(
+    linted: ScenarioFileTree,
+    path: list[int | str],
+    entry: dict[str, Any],
+    rules: dict[str, Any],
+    buyers: set[str] | None,
+    facts: dict[str, Any],
+) -> Iterator[Problem]:
+    name = entry.get("rule")
+    if str(name) not in rules:
+        yield _unknown_rule(linted, [*path, "rule"], name, rules)
+        return
+    rule = rules[str(name)]
+    if rule is None:
+        return  # its file did not load; that file's problems say why
+    beneficiary = entry.get("beneficiary")
+    owed_to = getattr(rule, "owed_to", None)
+    if buyers is not None and beneficiary is not None and beneficiary not in buyers:  # None: Buyers unknown
+        yield _scenario_problem(
+            linted,
+            [*path, "beneficiary"],
+            f"beneficiary {beneficiary!r} is not a Buyer of the agreement",
+            _did_you_mean(str(beneficiary), buyers) or f"the Buyers: {', '.join(sorted(buyers))}, or null",
+        )
+    elif beneficiary is not None and owed_to == "all":
+        yield _scenario_problem(
+            linted,
+            [*path, "beneficiary"],
+            f"rule {name} is owed to all the Buyers together: its obligations have beneficiary null",
+            "write beneficiary: null",
+        )
+    elif beneficiary is None and owed_to == "each_holder":
+        yield _scenario_problem(
+            linted,
+            [*path, "beneficiary"],
+            f"rule {name} makes one obligation per Buyer: beneficiary null can never be reported",
+            f"write one expected obligation per Buyer: {', '.join(sorted(buyers or ()))}",
+        )
+    for number, remedy in enumerate(entry.get("remedies") or []):
+        amount = remedy.get("amount") if isinstance(remedy, dict) else None
+        if amount is not None and not isinstance(amount, str):
+            yield _scenario_problem(
+                linted,
+                [*path, "remedies", number, "amount"],
+                f"amount {amount!r} is written as a number: the report writes amounts as text with two decimals",
+                f'quote it with its cents: "{amount:.2f}"' if isinstance(amount, int | float) else "quote it",
+            )
+    trigger = entry.get("trigger")
+    if trigger is None or not isinstance(trigger, str):
+        return
+    fact = facts.get(trigger)
+    if fact is None:
+        try:
+            as_date(trigger)
+        except ValueError:
+            yield _scenario_problem(
+                linted,
+                [*path, "trigger"],
+                f"trigger {trigger!r} is no fact of this scenario",
+                _did_you_mean(trigger, facts)
+                or 'a trigger is the id of a fact under facts:, or a period end "YYYY-MM-DD"',
+            )
+        return
+    kinds = {getattr(t, "on", None) for t in _rule_triggers(rule)}
+    if kinds and None not in kinds and fact.type not in kinds:
+        yield _scenario_problem(
+            linted,
+            [*path, "trigger"],
+            f"trigger {trigger!r} is a fact of type {fact.type}, but rule {name} arises on "
+            f"{', '.join(sorted(kinds))} only",
+            "name the fact that makes the obligation arise",
+        )
+
+
+def _rule_triggers(rule: Any) -> list[Any]:
+    triggers = getattr(rule, "triggers", None)
+    return triggers() if callable(triggers) else []
+
+
+def check_schema_line(folder: LintFolder) -> Iterator[Problem]:
+    """``schema-line``: the first line that lets an editor check the file as it is typed is missing or leads nowhere.
+
+    A relative path is resolved from the file, as the editor resolves it: a
+    folder copied out of the repository loses ``../../schemas/`` (``covenant
+    new`` puts the schemas inside the folder instead).
+    """
+    for rule in folder.rules:
+        first = rule.text.lstrip("\ufeff").split("\n", 1)[0]
+        if not first.startswith(SCHEMA_LINE):
             yield Problem(
                 rule.file,
                 1,
@@ -580,6 +847,19 @@ def check_schema_line(folder: LintFolder) -> Iterator[Problem]:
                 1,
                 code="schema-line",
                 hint="add `# yaml-language-server: $schema=../../schemas/rule.schema.json` as line 1",
+            )
+            continue
+        target = first[len(SCHEMA_LINE) :].strip()
+        if "://" not in target and not (Path(rule.file).parent / target).is_file():
+            yield Problem(
+                rule.file,
+                1,
+                None,
+                f"the schema {target} does not exist from this file's folder: editors cannot check it",
+                len(SCHEMA_LINE) + 1,
+                code="schema-line",
+                hint="write the schema's path relative to this file; `covenant schema --write FOLDER` writes the "
+                "schemas",
             )
 
 
@@ -626,16 +906,18 @@ def check_agreement(folder: LintFolder) -> Iterator[Problem]:
     agreement = folder.agreement
     if agreement is None:
         return
-    line, column = locate(folder.agreement_tree, ["text_file"])
-    if agreement.text_file and folder.agreement_text is None and not folder.text_files:
+    listed = agreement.text_files()
+    for name in folder.unreadable_texts:
+        path = ["text_file"] if isinstance(agreement.text_file, str) else ["text_file", listed.index(name)]
+        line, column = locate(folder.agreement_tree, path)
         yield Problem(
             folder.agreement_file,
             line,
             None,
-            f"text_file {agreement.text_file!r} cannot be read (relative to the rule folder)",
+            f"text_file {name!r} cannot be read (relative to the rule folder)",
             column,
             code="text-file",
-            hint="fix the path, or give the text with --text",
+            hint="fix the path; an amendment's text is listed under text_file too",
         )
     settings = agreement.calendar
     calendar = BusinessCalendar(
@@ -678,6 +960,8 @@ CHECKS: tuple[Check, ...] = (
     check_remedies,
     check_derived,
     check_dates,
+    check_deadlines,
+    check_scenarios,
     check_schema_line,
     check_quotes,
     check_agreement,
@@ -732,25 +1016,51 @@ def load_for_lint(folder: Path, texts: Sequence[Path] = ()) -> tuple[LintFolder,
         )
     agreement, agreement_tree, problems = _load_file(agreement_path, Agreement)
     rules: list[LintedRule] = []
+    unloaded: set[str] = set()
+    unloaded_derived: set[str] = set()
     for path in _rule_paths(folder):
         rule, tree, file_problems = _load_file(path, _RULE_ADAPTER)
         problems.extend(file_problems)
         if rule is not None:
             rules.append(LintedRule(rule, str(path), tree, _read_text(path) or ""))
-    linted = LintFolder(folder, rules, agreement, str(agreement_path), agreement_tree)
+        elif isinstance(tree, dict):
+            if isinstance(tree.get("id"), str):
+                unloaded.add(tree["id"])
+            if isinstance(tree.get("derives"), str):
+                unloaded_derived.add(tree["derives"])
+    linted = LintFolder(
+        folder,
+        rules,
+        agreement,
+        str(agreement_path),
+        agreement_tree,
+        unloaded_ids=unloaded,
+        unloaded_derived=unloaded_derived,
+    )
     _attach_text(linted, texts, problems)
+    for path in scenario_files(folder):
+        try:
+            tree = read_yaml(path)
+        except InputError as error:
+            problems.extend(_relabel(error.problems, "yaml"))
+            continue
+        try:
+            linted.scenario_files.append(ScenarioFileTree(str(path), tree, load_scenarios(path, tree)))
+        except InputError as error:
+            problems.extend(_relabel(error.problems, "scenario"))
     return linted, problems
 
 
 def _attach_text(linted: LintFolder, texts: Sequence[Path], problems: list[Problem]) -> None:
     """The agreement's words: ``text_file`` of agreement.yaml, plus any ``--text`` (an amendment)."""
     parts: list[str] = []
-    text_file = linted.agreement.text_file if linted.agreement else None
-    if text_file:
+    for text_file in linted.agreement.text_files() if linted.agreement else []:
         content = _read_text(linted.folder / text_file)
         if content is not None:
             parts.append(content)
             linted.text_files.append(text_file)
+        else:
+            linted.unreadable_texts.append(text_file)
     for path in texts:
         content = _read_text(path)
         if content is None:
@@ -787,7 +1097,12 @@ def _limit_problems(linted: LintFolder, found: list[Problem]) -> list[Problem]:
     remedies = set(linted.agreement.remedies) if linted.agreement else None
     limits = rule_problems([(r.file, r.tree) for r in linted.rules], remedies)
     reported = {(p.file, p.line) for p in found}
-    return [p for p in _relabel(limits, "engine-limits") if (p.file, p.line) not in reported]
+    unloaded = tuple(f"unknown fact type {name!r}" for name in sorted(linted.unloaded_derived))
+    return [
+        p
+        for p in _relabel(limits, "engine-limits")
+        if (p.file, p.line) not in reported and not p.message.startswith(unloaded)
+    ]
 
 
 def lint(folder: Path, texts: Sequence[Path] = (), checks: Sequence[Check] = CHECKS) -> LintResult:
@@ -799,7 +1114,7 @@ def lint(folder: Path, texts: Sequence[Path] = (), checks: Sequence[Check] = CHE
     if not problems:
         problems.extend(_compile_problems(linted))
     unique = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.column or 0, p.code, p.message))
-    return LintResult(unique, len(_rule_paths(folder)))
+    return LintResult(unique, len(_rule_paths(folder)), len(scenario_files(folder)))
 
 
 def format_problem(problem: Problem) -> str:

@@ -27,6 +27,7 @@ from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from covenant.diagnostics import InputError, Problem
 from covenant.language.limits import rule_problems, value_problems
 from covenant.language.model import Agreement, Rule
+from covenant.language.plainwords import best_branches, drop_misspelt_missing, is_branch, message, place, yaml_message
 
 MAX_RULE_FILE_BYTES = 1_000_000
 MAX_DEPTH = 40
@@ -76,7 +77,8 @@ def read_yaml(path: Path) -> Any:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
-        raise InputError([Problem(display, line, None, f"not valid YAML: {error.problem}", column)]) from None
+        text, hint = yaml_message(str(error.problem))
+        raise InputError([Problem(display, line, None, text, column, hint=hint)]) from None
     except YAMLError as error:
         raise InputError([Problem(display, None, None, f"not valid YAML: {error}")]) from None
     except RecursionError:
@@ -155,40 +157,42 @@ _plain = plain_data
 
 
 def _validation_problems(error: ValidationError, tree: Any, display: str) -> list[Problem]:
+    """One problem per mistake, in words (plainwords.py): the union branch meant, no repeated missing key."""
+    chosen = best_branches(list(error.errors()), _BRANCHES)
+    paths = [(tuple(p for p in item["loc"] if not is_branch(p, _BRANCHES)), item) for item in chosen]
     problems = []
-    for item in error.errors():
-        path = [p for p in item["loc"] if not ((isinstance(p, str) and p.endswith("]")) or p in _BRANCHES)]
-        line, column = locate(tree, path)
-        field = ".".join(str(p) for p in path) or None
-        message = str(item["msg"]).removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (see docs/rule-language.md for the keys this construct takes)"
-        elif item["type"] == "missing":
-            message = "required key is missing"
-        problems.append(Problem(display, line, field, message, column, code="rule"))
+    for path, item in drop_misspelt_missing(paths):
+        if item["type"] == "union_tag_invalid":  # the key that chose the branch: kind
+            path = (*path, str((item.get("ctx") or {}).get("discriminator", "")).strip("'"))
+        line, column = locate(tree, list(path))
+        text, hint = message(item, path)
+        shown = path[:-1] if item["type"] in ("extra_forbidden", "missing", "union_tag_invalid") else path
+        problems.append(Problem(display, line, place(shown), text, column, code="rule", hint=hint))
     return problems
 
 
-_BRANCHES = {
-    "duty",
-    "prohibition",
-    "derive",
-    "remedy",
-    "review",
-    "FactTrigger",
-    "PeriodTrigger",
-    "list[union[FactTrigger,PeriodTrigger]]",
-    "list[FactTrigger]",
-    "Test",
-    "FieldTimes",
-    "str",
-    "int",
-    "bool",
-    "decimal",
-    "list[union[str,int,bool,decimal]]",
-    "union[str,int,bool,decimal]",
-    "dict[literal['buyer_in'],str]",
-}
+_BRANCHES = frozenset(
+    {
+        "duty",
+        "prohibition",
+        "derive",
+        "remedy",
+        "review",
+        "FactTrigger",
+        "PeriodTrigger",
+        "list[union[FactTrigger,PeriodTrigger]]",
+        "list[FactTrigger]",
+        "Test",
+        "FieldTimes",
+        "str",
+        "int",
+        "bool",
+        "decimal",
+        "list[union[str,int,bool,decimal]]",
+        "union[str,int,bool,decimal]",
+        "dict[literal['buyer_in'],str]",
+    }
+)
 
 
 def _validate(adapter_or_model: Any, tree: Any, display: str) -> Any:

@@ -373,7 +373,17 @@ class Agreement(_Strict):
 
     id: Annotated[str, Field(pattern=RULE_ID)]
     title: str
-    text_file: str | None = Field(default=None, description="the agreement's text, for lint")
+    text_file: str | list[str] | None = Field(
+        default=None,
+        description="the agreement's text, for lint; or a list: the agreement, then its amendments in order",
+    )
+
+    def text_files(self) -> list[str]:
+        """The text files, one or several (an amendment adds its own), relative to the rule folder."""
+        if self.text_file is None:
+            return []
+        return [self.text_file] if isinstance(self.text_file, str) else list(self.text_file)
+
     buyers: list[Buyer] = Field(min_length=1)
     debentures: Interest
     fiscal_year_end: Annotated[str, Field(pattern=r"^\d{2}-\d{2}$")] = "12-31"

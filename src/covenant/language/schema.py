@@ -17,6 +17,7 @@ editor only, with the fact vocabulary's models for their facts.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
@@ -68,8 +69,12 @@ class Scenario(BaseModel):
     title: str = Field(description="one line for people")
     as_of: DateText
     facts: list[FactModel] = Field(default_factory=list)
+    rules: list[str] | None = Field(
+        default=None, description="the rules compared, instead of the file's rule (a file about several rules)"
+    )
     expect: list[ExpectedObligation] = Field(
-        default_factory=list, description="every obligation of the rules named here; [] means none at all"
+        default_factory=list,
+        description="every obligation of the file's rule (or of rules:) and of the rules named here; [] means none",
     )
 
 
@@ -78,7 +83,10 @@ class ScenarioFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rule: str = Field(description="the rule id these scenarios are about")
+    rule: str = Field(
+        description="the rule id these scenarios are about: [] in expect means it has no obligation; "
+        "a topic instead of a rule id when every scenario gives rules: or names its rules in expect"
+    )
     scenarios: list[Scenario] = Field(min_length=1)
 
 
@@ -101,3 +109,71 @@ def json_schema(kind: str) -> dict[str, Any]:
 def render_schema(kind: str) -> str:
     """The schema as committed: two-space indent, keys in generation order, newline at the end."""
     return json.dumps(json_schema(kind), indent=2, ensure_ascii=False) + "\n"
+
+
+def facts_markdown() -> str:
+    """docs/facts.md: every fact type and its fields, generated from the models a fact log is read with.
+
+    Rule files and scenarios may only name these types and fields; lint's
+    hints point here, inside the repository, so a lawyer can look them up
+    (a test checks the page is current).
+    """
+    from covenant.facts import FACT_TYPES  # the vocabulary, as the loader knows it
+
+    lines = [
+        "# The fact vocabulary",
+        "",
+        "Every fact of a fact log (one JSON object per line), and every fact of a scenario, is",
+        "one of these types. Every fact also has `id` (unique in the log), `date`",
+        "(`2004-04-29`), and may have `agreement` (in a portfolio) and `note` (for people).",
+        "A rule's `fact:`, `on:` and `where:` may only name these types and fields, or a",
+        "fact a rule of the folder derives. Generated from the monitor's models",
+        "(`covenant schema facts` gives the same as a JSON Schema); do not edit by hand.",
+        "",
+    ]
+    common = {"id", "date", "agreement", "note", "type"}
+    for name in sorted(FACT_TYPES):
+        model = FACT_TYPES[name]
+        lines.append(f"## {name}")
+        lines.append("")
+        fields = [(f, info) for f, info in model.model_fields.items() if f not in common]
+        if not fields:
+            lines.append("No fields besides `id` and `date`.")
+        for field_name, info in fields:
+            required = "required" if info.is_required() else "optional"
+            shown = _annotation_words(info.annotation)
+            if any("parse_month" in repr(m) for m in info.metadata):
+                shown = "a month (2004-04)"
+            lines.append(f"- `{field_name}` ({required}): {shown}")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _annotation_words(annotation: Any) -> str:
+    """A field's type in words: one of the values listed, a date, an amount, text, a whole number..."""
+    from typing import Union, get_args, get_origin
+
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return "one of " + ", ".join(f"`{v}`" for v in get_args(annotation))
+    if origin is Union or type(annotation).__name__ == "UnionType":
+        parts = [_annotation_words(a) for a in get_args(annotation) if a is not type(None)]
+        return " or ".join(parts)
+    if origin is Annotated:
+        base, *meta = get_args(annotation)
+        names = " ".join(repr(m) for m in meta)
+        if base is Decimal or "parse_amount" in names:
+            return 'an amount in digits ("250000.00", no $ sign, no commas)'
+        if "parse_date" in names:
+            return "a date (2004-04-29)"
+        if "parse_month" in names:
+            return "a month (2004-04)"
+        return _annotation_words(base)
+    if origin is list:
+        (item,) = get_args(annotation) or (str,)
+        return f"a list of {_annotation_words(item)}"
+    if annotation is Decimal:
+        return 'an amount in digits ("250000.00": no $ sign, no commas)'
+    if getattr(annotation, "__name__", "") == "date":
+        return "a date (2004-04-29)"
+    return {str: "text", int: "a whole number", bool: "true or false"}.get(annotation, str(annotation))

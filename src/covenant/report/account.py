@@ -19,11 +19,11 @@ from typing import Any
 
 from covenant.calendar import BusinessCalendar, Date
 from covenant.diagnostics import InputError, Problem
-from covenant.facts import Fact, check_buyers, load_fact_logs
+from covenant.facts import Fact, load_fact_logs
 from covenant.language.compiler import CompiledForm
 from covenant.law.driver import AgreementState, Obligation, default_as_of
 from covenant.law.remedies import CENT, RemedyLine, days_in_breach, ledgers_from_facts, remedy_lines
-from covenant.pipeline import portfolio_for
+from covenant.pipeline import agreement_checks, portfolio_for
 from covenant.report.build import build_report
 from covenant.report.coverage import display_path
 
@@ -52,8 +52,7 @@ def account_for(
     """Evaluate the facts and pick one obligation; ``InputError`` lists the candidates when it is not found."""
     portfolio = portfolio_for(rules)
     form = portfolio.form
-    log = load_fact_logs(fact_paths)
-    check_buyers(log, [b.id for b in form.agreement.buyers])
+    log = load_fact_logs(fact_paths, check=agreement_checks(form))  # as check: buyers, waivers, consents
     day = as_of or default_as_of(log.facts)
     if day is None:
         raise InputError([Problem(", ".join(map(str, fact_paths)), None, None, "no facts: nothing to explain")])

@@ -23,14 +23,21 @@ class Context:
     width: int = 120
     trigger_dates: Mapping[str | None, str] = field(default_factory=dict)
     rule_titles: Mapping[str, str] = field(default_factory=dict)
+    every_obligation: bool = False  # text: list every obligation (fulfilled too), not only breaches and deadlines
 
 
-def context_from(checked: Any, *, color: bool = False, width: int = 120) -> Context:
+def context_from(checked: Any, *, color: bool = False, width: int = 120, every_obligation: bool = False) -> Context:
     """A Context from ``pipeline.check``'s result: trigger facts' dates and rule titles."""
     from covenant.report.render.common import trigger_dates
 
     titles = {rule_id: getattr(rule, "title", "") for rule_id, rule in checked.form.rules.items()}
-    return Context(color=color, width=width, trigger_dates=trigger_dates(checked.log.facts), rule_titles=titles)
+    return Context(
+        color=color,
+        width=width,
+        trigger_dates=trigger_dates(checked.log.facts),
+        rule_titles=titles,
+        every_obligation=every_obligation,
+    )
 
 
 def render(report: Mapping[str, Any], output_format: str, context: Context | None = None) -> str:
@@ -43,7 +50,7 @@ def render(report: Mapping[str, Any], output_format: str, context: Context | Non
     if output_format == "text":
         from covenant.report.render.text import render_text
 
-        return render_text(report, color=context.color, width=context.width)
+        return render_text(report, color=context.color, width=context.width, every=context.every_obligation)
     if output_format == "markdown":
         from covenant.report.render.markdown import render_markdown
 

@@ -200,7 +200,33 @@ def _next_deadlines(report: Mapping[str, Any]) -> Table | Text:
     return table
 
 
-def render_text(report: Mapping[str, Any], *, color: bool = False, width: int = 120) -> str:
+def _every_obligation(report: Mapping[str, Any]) -> Table | Text:
+    """Every obligation with its status, fulfilled ones too (``check --all``): what a lawyer checks a reading with."""
+    obligations = report["obligations"]
+    if not obligations:
+        return Text("No obligations.")
+    table = Table(
+        title=f"Every obligation ({len(obligations)})",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("clause")
+    table.add_column("rule / trigger", no_wrap=True)
+    table.add_column("owed to")
+    table.add_column("due", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    for o in obligations:
+        rule = Text.assemble(o["rule"], "\n", (o["trigger"] or "-", "dim"))
+        status = Text(o["status"], style=STATUS_STYLE.get(o["status"], ""))
+        table.add_row(o["clause"], rule, owed_to(o), o["due"] or "-", status)
+    return table
+
+
+def render_text(report: Mapping[str, Any], *, color: bool = False, width: int = 120, every: bool = False) -> str:
     """The terminal report; ANSI styles only when ``color``; lines at most ``width`` columns."""
     buffer = io.StringIO()
     console = Console(
@@ -221,6 +247,9 @@ def render_text(report: Mapping[str, Any], *, color: bool = False, width: int = 
         _changes(console, changes)
     console.print()
     console.print(_next_deadlines(report))
+    if every:
+        console.print()
+        console.print(_every_obligation(report))
     items = review(report)
     if items:
         console.print()
