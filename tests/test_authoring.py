@@ -27,11 +27,11 @@ from covenant.cli.main import main
 from covenant.language.lint import SCHEMA_LINE
 from covenant.language.loader import AGREEMENT_FILE, plain_data
 from covenant.language.model import Agreement, Rule
+from covenant.language.scenariofiles import load_scenarios, scenario_files
 from covenant.language.schema import SCHEMAS, json_schema, render_schema
 from covenant.law.driver import FormEvaluator
 from covenant.pipeline import check
 from covenant.report.coverage import compute_coverage, render_coverage
-from covenant.scenarios import load_scenarios, scenario_files
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS, ROOT
 

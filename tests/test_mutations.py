@@ -28,8 +28,9 @@ from ruamel.yaml import YAML
 
 from covenant.language.compiler import compile_form
 from covenant.language.loader import load_rule_folder
+from covenant.language.scenariofiles import load_scenarios, scenario_files
 from covenant.law.driver import FormEvaluator
-from covenant.scenarios import load_scenarios, run_scenario, scenario_files
+from covenant.scenarios import run_scenario
 
 from .conftest import AMNIS_RULES
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from covenant.language.scenariofiles import Scenario, load_scenarios, scenario_files
 from covenant.law.driver import FormEvaluator
-from covenant.scenarios import Scenario, load_scenarios, run_scenario, scenario_files
+from covenant.scenarios import run_scenario
 
 from .conftest import AMNIS_RULES
 

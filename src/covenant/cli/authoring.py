@@ -24,11 +24,12 @@ from covenant.language.compiler import compile_form
 from covenant.language.lint import format_problem, lint
 from covenant.language.loader import AGREEMENT_FILE, load_rule_folder
 from covenant.language.scaffold import create_folder
+from covenant.language.scenariofiles import load_scenarios, scenario_files
 from covenant.language.schema import SCHEMAS, render_schema
 from covenant.pipeline import portfolio_for
 from covenant.report.account import account_for, render_account
 from covenant.report.coverage import breach_and_compliance, compute_coverage, display_path, render_coverage
-from covenant.scenarios import Outcome, describe, load_scenarios, run_scenario, scenario_files
+from covenant.scenarios import Outcome, describe, run_scenario
 
 EXIT_PROBLEMS = 1
 EXIT_INPUT = 2

@@ -46,7 +46,7 @@ from covenant.language.model import (
     Test,
     describe_reference,
 )
-from covenant.scenarios import Scenario, load_scenarios, scenario_files
+from covenant.language.scenariofiles import Scenario, load_scenarios, scenario_files
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
 PERIOD_FIELDS = frozenset({"date", "month", "quarter"})
