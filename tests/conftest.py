@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from covenant.law.driver import FormEvaluator
-from covenant.pipeline import portfolio_for
+from covenant.pipeline import evaluator_for
 
 ROOT = Path(__file__).resolve().parent.parent
 AMNIS_RULES = ROOT / "rules" / "amnis-spa-2003"
@@ -16,4 +16,4 @@ EXAMPLE_FACTS = ROOT / "facts" / "amnis-2003-2004.jsonl"
 
 @pytest.fixture(scope="session")
 def amnis() -> FormEvaluator:
-    return portfolio_for(AMNIS_RULES)
+    return evaluator_for(AMNIS_RULES)

@@ -25,7 +25,7 @@ from icalendar import Calendar
 from covenant.calendar import as_date
 from covenant.cli.main import main
 from covenant.cli.reports import progress, upcoming_items
-from covenant.pipeline import Checked, check
+from covenant.pipeline import Evaluated, check
 from covenant.report.changes import diff
 from covenant.report.render.formats import Context, context_from, render
 from covenant.report.render.html import render_html
@@ -41,12 +41,12 @@ ARGS = [str(EXAMPLE_FACTS), "--rules", str(AMNIS_RULES)]
 
 
 @pytest.fixture(scope="module")
-def checked() -> Checked:
+def checked() -> Evaluated:
     return check([EXAMPLE_FACTS], AMNIS_RULES)
 
 
 @pytest.fixture(scope="module")
-def report(checked: Checked) -> dict[str, Any]:
+def report(checked: Evaluated) -> dict[str, Any]:
     return checked.report
 
 
@@ -202,7 +202,7 @@ def parse(html: str) -> _Elements:
     return parser
 
 
-def test_html_is_one_self_contained_file_with_a_breach_bar_per_breach(checked: Checked) -> None:
+def test_html_is_one_self_contained_file_with_a_breach_bar_per_breach(checked: Evaluated) -> None:
     result = run("check", *ARGS, "--format", "html")
     assert result.exit_code == 0
     html = result.stdout
@@ -241,14 +241,14 @@ def test_html_escapes_everything_it_shows(report: dict[str, Any]) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
 
 
-def test_html_and_every_format_give_the_same_bytes_twice(checked: Checked) -> None:
+def test_html_and_every_format_give_the_same_bytes_twice(checked: Evaluated) -> None:
     for output_format in ("text", "json", "markdown", "html", "csv"):
         first = render(checked.report, output_format, context_from(checked))
         second = render(checked.report, output_format, context_from(checked))
         assert first == second, output_format
 
 
-def test_timeline_bars_start_at_the_trigger_and_stay_in_the_plot(checked: Checked) -> None:
+def test_timeline_bars_start_at_the_trigger_and_stay_in_the_plot(checked: Evaluated) -> None:
     context = context_from(checked)
     report = checked.report
     ids = [f"ob-{i}" for i in range(len(report["obligations"]))]
@@ -366,7 +366,7 @@ def test_ics_has_one_event_per_pending_obligation_in_the_window(as_of: str | Non
     assert again.stdout == result.stdout
 
 
-def test_upcoming_lists_the_window_soonest_first_with_what_meets_each(checked: Checked) -> None:
+def test_upcoming_lists_the_window_soonest_first_with_what_meets_each(checked: Evaluated) -> None:
     result = run("upcoming", *ARGS, "--within", "100", "--format", "json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
@@ -384,13 +384,13 @@ def test_upcoming_lists_the_window_soonest_first_with_what_meets_each(checked: C
         assert item["rule"] in text and item["due"] in text
 
 
-def test_upcoming_with_an_empty_window_says_so(checked: Checked) -> None:
+def test_upcoming_with_an_empty_window_says_so(checked: Evaluated) -> None:
     assert upcoming_items(checked, 0) == []
     result = run("upcoming", *ARGS, "--within", "0")
     assert result.exit_code == 0 and "Nothing falls due" in result.stdout
 
 
-def test_met_by_in_words_fills_in_the_obligation(checked: Checked) -> None:
+def test_met_by_in_words_fills_in_the_obligation(checked: Evaluated) -> None:
     obligation = next(o for o in checked.report["obligations"] if o["rule"] == "reserve-list" and o["beneficiary"])
     words = met_by_words(checked.form.rules["reserve-list"], obligation)
     assert words.startswith("a delivery (")
@@ -427,7 +427,7 @@ def test_since_reports_new_breaches_cures_and_growing_amounts(tmp_path: Path, re
     assert "Changes since the report of 2004-10-01" in html
 
 
-def test_since_names_a_waiver_granted_after_the_earlier_report(checked: Checked) -> None:
+def test_since_names_a_waiver_granted_after_the_earlier_report(checked: Evaluated) -> None:
     earlier = check([EXAMPLE_FACTS], AMNIS_RULES, as_of=as_date("2004-01-10")).report
     changes = diff(earlier, checked.report)
     waived = [c for c in changes["newly_waived"]]

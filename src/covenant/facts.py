@@ -754,14 +754,20 @@ class FactReader:
         except InputError as error:
             self.reject(list(error.problems), value)
             return
+        self.accept(fact, value)
+
+    def accept(self, fact: Fact, raw: Any = None) -> None:
+        """A parsed fact, checked against the agreement and the facts before it (a line's or a scenario's)."""
         line_problems = self.check(fact) if self.check is not None else []
         earlier = self.first_seen.get(fact.id)
         if earlier is not None:
             line_problems.append(
-                Problem(display, number, "id", f"duplicate id {fact.id!r}; first used at {earlier.file}:{earlier.line}")
+                Problem(
+                    fact.file, fact.line, "id", f"duplicate id {fact.id!r}; first used at {earlier.file}:{earlier.line}"
+                )
             )
         if line_problems:
-            self.reject(line_problems, value if earlier is None else None)
+            self.reject(line_problems, raw if earlier is None else None)
             return
         self.first_seen[fact.id] = fact
         self.facts.append(fact)

@@ -1,14 +1,17 @@
-"""Facts and rules in, one report out: the library call behind ``covenant check``.
+"""Facts and rules in, one report out: the one path every command takes.
 
-The CLI parses arguments and calls ``check``; tests and other programs call
-it directly. Everything that can be wrong with the input is found before
-the engine starts, so nothing is half-evaluated.
+``check``, ``explain``, ``upcoming``, the scenarios of ``covenant test`` and
+a portfolio's workers all validate facts with ``agreement_checks`` (through
+``load_facts`` for fact logs, ``validated_facts`` for facts already parsed)
+and evaluate them with ``evaluate``, so a log refused by one is refused by
+all, in the same words, and every report is built the same way. Everything
+that can be wrong with the input is found before the engine starts, so
+nothing is half-evaluated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,35 +24,30 @@ from covenant.facts import (
     Fact,
     FactCheck,
     FactLog,
+    FactReader,
     buyer_problems,
     load_fact_logs,
     reference_problems,
 )
 from covenant.language.compiler import CompiledForm, compile_form
 from covenant.language.loader import load_rule_folder
+from covenant.language.model import Agreement
 from covenant.law.driver import AgreementState, FormEvaluator, default_as_of
-from covenant.report.build import STATUS_ORDER, build_report
-
-
-@dataclass(frozen=True)
-class Checked:
-    report: dict[str, Any]
-    log: FactLog
-    form: CompiledForm
-    state: AgreementState | None = None  # None when there was nothing to evaluate (no facts)
+from covenant.report.build import STATUS_ORDER, Evaluated, build_report
 
 
 @lru_cache(maxsize=32)
-def _portfolio_for(folder: Path, _stamp: tuple[tuple[str, float], ...]) -> FormEvaluator:
+def _evaluator_for(folder: Path, _stamp: tuple[tuple[str, float], ...]) -> FormEvaluator:
     # One compiled ruleset per rule folder per process: the C core keeps
     # every ruleset it is given, so recompiling per call would leak.
     return FormEvaluator(compile_form(load_rule_folder(folder)))
 
 
-def portfolio_for(folder: Path) -> FormEvaluator:
+def evaluator_for(folder: Path) -> FormEvaluator:
+    """The rule folder compiled once per process (again only when one of its files changed)."""
     folder = folder.resolve()
     stamp = tuple(sorted((str(p), p.stat().st_mtime) for p in folder.glob("*.y*ml")))
-    return _portfolio_for(folder, stamp)
+    return _evaluator_for(folder, stamp)
 
 
 def agreement_checks(form: CompiledForm) -> FactCheck:
@@ -93,28 +91,58 @@ def agreement_checks(form: CompiledForm) -> FactCheck:
     return check_fact
 
 
-def check(fact_paths: Sequence[Path], rules: Path, as_of: Date | None = None, *, lenient: bool = False) -> Checked:
-    """Load, validate, evaluate and report one agreement.
-
-    The report's ``facts`` section accounts for every non-blank line read,
-    per file: ``read = used + after_as_of + not_relevant + skipped``.
-    """
+def check_as_of(as_of: Date | None) -> None:
     if as_of is not None and not FIRST_DAY <= as_of <= LAST_DAY:
         raise InputError([Problem("--as-of", None, None, f"{as_of} is out of range ({FIRST_DAY} to {LAST_DAY})")])
-    portfolio = portfolio_for(rules)
-    form = portfolio.form
-    log = load_fact_logs(fact_paths, lenient=lenient, check=agreement_checks(form))
+
+
+def load_facts(fact_paths: Sequence[Path], form: CompiledForm, *, lenient: bool = False) -> FactLog:
+    """Fact logs read and validated as facts of this agreement (``form.agreement`` holds its own terms)."""
+    return load_fact_logs(fact_paths, lenient=lenient, check=agreement_checks(form))
+
+
+def validated_facts(facts: Iterable[Fact], form: CompiledForm) -> FactLog:
+    """Facts already parsed (a scenario's), validated exactly as a log's lines are; ``InputError`` if any is bad."""
+    reader = FactReader(lenient=False, check=agreement_checks(form))
+    lines_read: dict[str, int] = {}
+    for fact in facts:
+        lines_read[fact.file] = lines_read.get(fact.file, 0) + 1
+        reader.accept(fact)
+    return FactLog(facts=tuple(reader.resolve_refs()), lines_read=lines_read)
+
+
+def evaluate(
+    evaluator: FormEvaluator, log: FactLog, as_of: Date | None = None, agreement: Agreement | None = None
+) -> Evaluated:
+    """Evaluate one agreement's validated facts as of ``as_of`` (default: the latest fact's date) and report.
+
+    ``agreement`` is a portfolio member's own terms over the form's
+    (default: the form's ``agreement.yaml``). The report's ``facts``
+    section accounts for every non-blank line read, per file:
+    ``read = used + after_as_of + not_relevant + skipped``.
+    """
+    check_as_of(as_of)
+    form = evaluator.form
+    agreement = agreement or form.agreement
     day = as_of or default_as_of(log.facts)
     state: AgreementState | None = None
     if day is None:
         report = build_empty_report(form, as_of)
+        report["agreement"] = agreement.id
     else:
-        state = portfolio.evaluate(form.agreement.id, log.facts, day)
+        state = evaluator.evaluate(agreement.id, log.facts, day, agreement)
         report = build_report(state, form)
     report["facts"] = fact_accounting(log, state)
     if log.skipped:
         report["skipped"] = [p.format() for p in log.skipped]
-    return Checked(report=report, log=log, form=form, state=state)
+    return Evaluated(report=report, log=log, form=form, state=state)
+
+
+def check(fact_paths: Sequence[Path], rules: Path, as_of: Date | None = None, *, lenient: bool = False) -> Evaluated:
+    """Load, validate, evaluate and report one agreement: ``covenant check``."""
+    check_as_of(as_of)  # before reading a line: a bad date is the first thing to say
+    evaluator = evaluator_for(rules)
+    return evaluate(evaluator, load_facts(fact_paths, evaluator.form, lenient=lenient), as_of)
 
 
 def fact_accounting(log: FactLog, state: AgreementState | None) -> dict[str, Any]:

@@ -17,18 +17,13 @@ fields listed are compared.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from covenant.diagnostics import InputError
-from covenant.facts import FactLog, check_buyers, reference_problems
 from covenant.language.scenariofiles import Scenario
 from covenant.law.driver import FormEvaluator
-from covenant.report.build import build_report
-
-_session_numbers = itertools.count(1)
+from covenant.pipeline import evaluate, validated_facts
 
 
 @dataclass(frozen=True)
@@ -156,18 +151,13 @@ def compare_obligations(
     return mismatches
 
 
-def run_scenario(scenario: Scenario, portfolio: FormEvaluator) -> Outcome:
-    check_buyers(FactLog(scenario.facts), [b.id for b in portfolio.form.agreement.buyers])
-    rules = portfolio.form.rules
-    clauses = {rule.clause for rule in rules.values()}
-    unknown_references = [p for fact in scenario.facts for p in reference_problems(fact, rules, clauses)]
-    if unknown_references:
-        raise InputError(unknown_references)
-    sid = f"{portfolio.form.agreement.id}~scenario{next(_session_numbers)}"
-    state = portfolio.evaluate(sid, scenario.facts, scenario.as_of)
-    state.agreement_id = portfolio.form.agreement.id
-    report = build_report(state, portfolio.form)
-    known = portfolio.form.rules
+def run_scenario(scenario: Scenario, evaluator: FormEvaluator) -> Outcome:
+    """A scenario's facts validated and evaluated exactly as ``covenant check`` would a log of them."""
+    form = evaluator.form
+    evaluated = evaluate(evaluator, validated_facts(scenario.facts, form), scenario.as_of)
+    assert evaluated.state is not None  # a scenario always has its as-of date
+    report = evaluated.report
+    known = form.rules
     named = {str(e.get("rule")) for e in scenario.expect} | set(scenario.rules or ())
     unknown = sorted(rule for rule in named if rule not in known)
     mismatches = [Mismatch("unknown-rule", rule) for rule in unknown]
@@ -176,4 +166,4 @@ def run_scenario(scenario: Scenario, portfolio: FormEvaluator) -> Outcome:
         mismatches.append(Mismatch("checks-nothing", scenario.rule))
     expected = [e for e in scenario.expect if e.get("rule") in known]
     mismatches.extend(compare_obligations(expected, report["obligations"], compared))
-    return Outcome(scenario, [m.format() for m in mismatches], report, mismatches, frozenset(state.fired))
+    return Outcome(scenario, [m.format() for m in mismatches], report, mismatches, frozenset(evaluated.state.fired))

@@ -26,7 +26,7 @@ from covenant.language.loader import AGREEMENT_FILE, load_rule_folder
 from covenant.language.scaffold import create_folder
 from covenant.language.scenariofiles import load_scenarios, scenario_files
 from covenant.language.schema import SCHEMAS, render_schema
-from covenant.pipeline import portfolio_for
+from covenant.pipeline import check, evaluator_for
 from covenant.report.account import account_for, render_account
 from covenant.report.coverage import breach_and_compliance, compute_coverage, display_path, render_coverage
 from covenant.scenarios import Outcome, describe, run_scenario
@@ -96,7 +96,7 @@ def _may_match(path: Path, selection: str | None) -> bool:
 def test_command(rules_dir: Path, show_coverage: bool, selection: str | None) -> None:
     """Run the scenarios in RULES_DIR/scenarios: PASS or FAIL each, with what differs."""
     try:
-        portfolio = portfolio_for(rules_dir)
+        portfolio = evaluator_for(rules_dir)
         paths = [p for p in scenario_files(rules_dir) if _may_match(p, selection)]
         scenarios = [s for path in paths for s in load_scenarios(path)]
     except InputError as error:
@@ -147,7 +147,7 @@ def explain_command(
 ) -> None:
     """Explain one obligation: the clause, the facts, every date and convention, the arithmetic month by month."""
     try:
-        account = account_for(list(facts), rules_dir, rule_id, trigger, beneficiary, as_of)
+        account = account_for(check(list(facts), rules_dir, as_of), rules_dir, rule_id, trigger, beneficiary)
     except InputError as error:
         _fail_input(error)
     except EngineError as error:

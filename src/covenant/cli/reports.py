@@ -29,7 +29,7 @@ from covenant.calendar import Date, as_date
 from covenant.cli.options import as_of_option, output_option, skip_invalid_option
 from covenant.diagnostics import InputError
 from covenant.engine.core import EngineError
-from covenant.pipeline import Checked
+from covenant.pipeline import Evaluated
 from covenant.pipeline import check as run_check
 from covenant.report.render.common import days_until, owed_to
 from covenant.report.render.meeting import met_by_words
@@ -81,7 +81,7 @@ def evaluate(
     *,
     lenient: bool = False,
     with_progress: bool = False,
-) -> Checked:
+) -> Evaluated:
     """``pipeline.check`` with progress; exit 2 with every problem on standard error when the input is bad."""
     try:
         with progress(_describe(facts, rules_dir), enabled=with_progress):
@@ -105,7 +105,7 @@ def terminal_width() -> int:
     return max(80, min(shutil.get_terminal_size((120, 40)).columns, 200))
 
 
-def upcoming_items(checked: Checked, within: int) -> list[dict[str, Any]]:
+def upcoming_items(checked: Evaluated, within: int) -> list[dict[str, Any]]:
     """Pending obligations due in (as_of, as_of + within], soonest first, each with what meets it."""
     report = checked.report
     as_of = report["as_of"]

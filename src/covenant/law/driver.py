@@ -350,7 +350,7 @@ HANDLERS: dict[str, Handler] = {
 }
 """What each kind of engine firing means to the evaluation (the compiler's ``Binding.kind``)."""
 
-# Checked now rather than on the first firing of a kind no test happens to exercise.
+# Evaluated now rather than on the first firing of a kind no test happens to exercise.
 if HANDLERS.keys() != BINDING_KINDS:
     raise ImportError(
         f"covenant.law.driver handles {sorted(HANDLERS.keys() - BINDING_KINDS)} which the compiler never binds"

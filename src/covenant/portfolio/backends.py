@@ -10,7 +10,7 @@ Worker processes are started with ``spawn``, never ``fork``: the
 durable-rules C core is not safe to use in a child forked after the parent
 used it (``forkserver`` would do as well, but its workers are not children
 of this process, so ``getrusage`` could not count their memory). Each worker compiles each form once
-(``pipeline.portfolio_for`` caches per process) and keeps it for every batch.
+(``pipeline.evaluator_for`` caches per process) and keeps it for every batch.
 
 On Dask, each batch is one task. The rule files travel with the work (a
 ``FormSource`` scattered once to every worker and written to its temporary
@@ -30,7 +30,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any
 
-from covenant.pipeline import portfolio_for
+from covenant.pipeline import evaluator_for
 from covenant.portfolio.run import Backend, Chunk, ChunkResult, FormSource, InProcess, evaluate_chunk
 
 
@@ -53,7 +53,7 @@ def _warm(folders: tuple[str, ...]) -> None:
     from pathlib import Path
 
     for folder in folders:
-        portfolio_for(Path(folder))
+        evaluator_for(Path(folder))
 
 
 def _context() -> multiprocessing.context.BaseContext:

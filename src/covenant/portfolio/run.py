@@ -63,9 +63,9 @@ from covenant.facts import MAX_FACTS, MAX_LINE_BYTES, FactLog, expand_paths
 from covenant.language.compiler import CompiledForm
 from covenant.language.loader import AGREEMENT_FILE, locate, read_yaml
 from covenant.language.model import RULE_ID, Agreement
-from covenant.law.driver import AgreementState, FormEvaluator
-from covenant.pipeline import agreement_checks, build_empty_report, fact_accounting, portfolio_for
-from covenant.report.build import STATUS_ORDER, build_report
+from covenant.law.driver import FormEvaluator
+from covenant.pipeline import agreement_checks, evaluate, evaluator_for
+from covenant.report.build import STATUS_ORDER
 from covenant.report.render.text import render_text
 
 Render = Literal["json", "text"]
@@ -242,7 +242,7 @@ def _member(
             line, column = locate(tree, [*where, "rules"])
             return None, [Problem(display, line, "rules", f"no rule folder with {AGREEMENT_FILE} at {folder}", column)]
         # The rule files are checked here, once per folder; the form's own terms are the base of each agreement's.
-        forms[folder] = portfolio_for(folder).form.agreement.model_dump(exclude_none=True)
+        forms[folder] = evaluator_for(folder).form.agreement.model_dump(exclude_none=True)
     if "id" in entry.terms:
         line, column = locate(tree, [*where, "terms", "id"])
         return None, [Problem(display, line, "terms.id", "the agreement's id is the entry's `id`", column)]
@@ -489,7 +489,7 @@ _ENGINE_LOCK = threading.Lock()
 
 def _form(source: FormSource | None, folder: Path) -> FormEvaluator:
     if source is None or not source.files:
-        return portfolio_for(folder)
+        return evaluator_for(folder)
     target = Path(tempfile.gettempdir()) / "covenant-forms" / source.digest
     if not (target / AGREEMENT_FILE).is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -500,7 +500,7 @@ def _form(source: FormSource | None, folder: Path) -> FormEvaluator:
             staging.rename(target)  # atomic: another worker of this machine never sees half a folder
         except OSError:  # that worker wrote it first
             shutil.rmtree(staging, ignore_errors=True)
-    return portfolio_for(target)
+    return evaluator_for(target)
 
 
 def load_agreement_facts(work: AgreementWork, files: Sequence[str], form: CompiledForm, lenient: bool) -> FactLog:
@@ -542,23 +542,14 @@ def indent_json(value: Any, depth: int) -> str:
 def evaluate_agreement(work: AgreementWork, chunk: Chunk, portfolio: FormEvaluator) -> AgreementResult:
     """One agreement's report, as ``covenant check`` would give it for its facts alone, with its own terms."""
     member = work.member
-    form = portfolio.form
     try:
-        log = load_agreement_facts(work, chunk.files, form, chunk.lenient)
+        log = load_agreement_facts(work, chunk.files, portfolio.form, chunk.lenient)
     except InputError as error:
         return AgreementResult(member.id, "", {}, {}, tuple(error.problems))
     if chunk.validate_only:
         return AgreementResult(member.id, "", {}, {}, (), log.skipped)
-    state: AgreementState | None = None
-    if chunk.as_of is None:
-        report = build_empty_report(form, None)
-        report["agreement"] = member.id
-    else:
-        state = portfolio.evaluate(member.id, log.facts, as_date(chunk.as_of), agreement=member.agreement)
-        report = build_report(state, form)
-    report["facts"] = fact_accounting(log, state)
-    if log.skipped:
-        report["skipped"] = [p.format() for p in log.skipped]
+    as_of = as_date(chunk.as_of) if chunk.as_of is not None else None  # None: the portfolio has no facts at all
+    report = evaluate(portfolio, log, as_of, member.agreement).report
     summary = report["summary"]
     amounts = {kind: dict(by_buyer) for kind, by_buyer in summary["totals"].items()}
     rendered = render_text(report, color=chunk.color) if chunk.render == "text" else indent_json(report, 2)

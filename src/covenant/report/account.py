@@ -11,20 +11,18 @@ explanation can never disagree with the report it explains.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from covenant.calendar import BusinessCalendar, Date
+from covenant.calendar import BusinessCalendar
 from covenant.diagnostics import InputError, Problem
-from covenant.facts import Fact, load_fact_logs
+from covenant.facts import Fact
 from covenant.language.compiler import CompiledForm
-from covenant.law.driver import AgreementState, Obligation, default_as_of
+from covenant.law.driver import AgreementState, Obligation
 from covenant.law.remedies import CENT, RemedyLine, days_in_breach, ledgers_from_facts, remedy_lines
-from covenant.pipeline import agreement_checks, portfolio_for
-from covenant.report.build import build_report
+from covenant.report.build import Evaluated
 from covenant.report.coverage import display_path
 
 WIDTH = 100
@@ -42,27 +40,22 @@ class Account:
 
 
 def account_for(
-    fact_paths: Sequence[Path],
-    rules: Path,
-    rule_id: str,
-    trigger: str | None,
-    beneficiary: str | None,
-    as_of: Date | None,
+    evaluated: Evaluated, rules: Path, rule_id: str, trigger: str | None, beneficiary: str | None
 ) -> Account:
-    """Evaluate the facts and pick one obligation; ``InputError`` lists the candidates when it is not found."""
-    portfolio = portfolio_for(rules)
-    form = portfolio.form
-    log = load_fact_logs(fact_paths, check=agreement_checks(form))  # as check: buyers, waivers, consents
-    day = as_of or default_as_of(log.facts)
-    if day is None:
-        raise InputError([Problem(", ".join(map(str, fact_paths)), None, None, "no facts: nothing to explain")])
+    """One obligation of an evaluation (``pipeline.check`` of the folder ``rules``).
+
+    ``InputError`` says there is nothing to explain when there were no facts,
+    names the folder's rules when ``rule_id`` is none of them, and lists the
+    candidates when no single obligation matches.
+    """
+    form, state, report = evaluated.form, evaluated.state, evaluated.report
+    if state is None:
+        files = ", ".join(sorted(evaluated.log.lines_read)) or str(rules)
+        raise InputError([Problem(files, None, None, "no facts: nothing to explain")])
     if rule_id not in form.rules:
         hint = ", ".join(sorted(form.rules))
         raise InputError([Problem(str(rules), None, "rule", f"no rule {rule_id!r} in this folder", hint=hint)])
-    state = portfolio.evaluate(f"{form.agreement.id}~explain", log.facts, day)
-    state.agreement_id = form.agreement.id
     obligation = _find(state, rule_id, trigger, beneficiary)
-    report = build_report(state, form)
     entry = next(
         e
         for e in report["obligations"]
@@ -70,7 +63,8 @@ def account_for(
         == (obligation.rule_id, obligation.trigger_id, obligation.beneficiary)
     )
     principals = {b.id: b.principal for b in state.agreement.buyers}
-    ledgers = ledgers_from_facts(state.facts, principals, state.agreement.debentures.rate, state.closing or day)
+    closing = state.closing or state.as_of
+    ledgers = ledgers_from_facts(state.facts, principals, state.agreement.debentures.rate, closing)
     return Account(obligation, entry, state, form, remedy_lines(obligation, state, form, ledgers))
 
 

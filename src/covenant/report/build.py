@@ -9,13 +9,31 @@ each remedy's amount with ``remedies``. Renderers (JSON here, text in
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from covenant.facts import FactLog
 from covenant.language.compiler import CompiledForm
 from covenant.law.driver import AgreementState, Obligation
 from covenant.law.remedies import days_in_breach, ledgers_from_facts, remedy_lines
 from covenant.report.explain import explanation
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """One agreement's report and everything it was built from (``pipeline.evaluate``'s result).
+
+    Renderers and ``explain`` take what the report does not carry from here:
+    the facts' dates and places (``log``), rule titles (``form``), the
+    obligations behind each entry (``state``).
+    """
+
+    report: dict[str, Any]
+    log: FactLog
+    form: CompiledForm
+    state: AgreementState | None = None  # None when there was nothing to evaluate (no facts)
+
 
 STATUS_ORDER = ("breached", "cured", "waived", "discharged", "pending", "fulfilled", "review")
 
