@@ -98,12 +98,12 @@ def child_bare_engine(portfolio: Path, logs: list[Path]) -> dict[str, Any]:
     work: list[tuple[str, list[dict[str, Any]]]] = []
     definitions: dict[str, Any] = {}
     user_facts = 0
-    from covenant.pipeline import portfolio_for
+    from covenant.pipeline import evaluator_for
 
     validation_cpu = 0.0
     for chunk in chunks(spec, index, None):
         for agreement in chunk.work:
-            form = portfolio_for(agreement.member.rules).form
+            form = evaluator_for(agreement.member.rules).form
             definitions.setdefault(form.name, form.definition)
             validating = cpu_seconds()
             log = load_agreement_facts(agreement, chunk.files, form, lenient=False)

@@ -104,7 +104,7 @@ class StageClock:
 
 def measure(log: Path, rules: Path = DEFAULT_RULES) -> Timing:
     """One ``pipeline.check`` of ``log``, timed end to end and stage by stage."""
-    pipeline.portfolio_for(rules)  # compiled once per process, as the CLI does; not timed
+    pipeline.evaluator_for(rules)  # compiled once per process, as the CLI does; not timed
     with StageClock() as clock:
         started, cpu_started = time.perf_counter(), time.process_time()
         checked = pipeline.check([log], rules)

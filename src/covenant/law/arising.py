@@ -15,7 +15,7 @@ from typing import Any
 
 from covenant.calendar import Date, day_of, shift
 from covenant.engine.core import Patterns
-from covenant.language.compiler import PERIOD
+from covenant.engine.names import PERIOD
 from covenant.language.model import DutyRule, FactTrigger, ProhibitionRule, ReviewRule
 from covenant.law.agenda import Agenda
 from covenant.law.deadlines import Deadlines, in_window

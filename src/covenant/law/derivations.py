@@ -16,8 +16,9 @@ from typing import Any
 
 from covenant.calendar import Date, day_of, month_text, shift
 from covenant.engine.core import Patterns
+from covenant.engine.names import PERIOD
 from covenant.facts import Fact
-from covenant.language.compiler import PERIOD, CompiledForm
+from covenant.language.compiler import CompiledForm
 from covenant.language.model import DateTerm, DeriveRule, PeriodRule, scalar_json
 from covenant.law.memory import EngineFact, WorkingMemory
 from covenant.law.obligations import Obligation

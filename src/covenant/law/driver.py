@@ -32,16 +32,9 @@ from typing import Any
 
 from covenant.calendar import Date, day_of, shared_calendar, shift
 from covenant.engine.core import EnginePool, Patterns, Ruleset
+from covenant.engine.names import BREACH, HOLDER, SESSION
 from covenant.facts import Fact
-from covenant.language.compiler import (
-    BINDING_KINDS,
-    BREACH,
-    HOLDER,
-    SESSION,
-    Binding,
-    CompiledForm,
-    engine_field_for,
-)
+from covenant.language.compiler import BINDING_KINDS, Binding, CompiledForm, engine_field_for
 from covenant.language.model import (
     Agreement,
     DutyRule,

@@ -16,8 +16,8 @@ from typing import Any
 
 from covenant.calendar import Date
 from covenant.engine.core import Ruleset
+from covenant.engine.names import OBLIGATION
 from covenant.facts import Fact
-from covenant.language.compiler import OBLIGATION
 from covenant.law.obligations import Obligation
 
 EngineFact = dict[str, Any]
