@@ -26,23 +26,28 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel
 
 from covenant.calendar import BusinessCalendar, as_date
 from covenant.diagnostics import InputError, Problem
 from covenant.engine.names import INTERNAL_TYPES
 from covenant.facts import FACT_TYPES, reference_problems
 from covenant.language.compiler import compile_form
-from covenant.language.limits import rule_problems
-from covenant.language.loader import AGREEMENT_FILE, RuleFolder, SourcedRule, _validate, locate, read_yaml
+from covenant.language.loader import (
+    AGREEMENT_FILE,
+    LoadedFolder,
+    SourcedRule,
+    load_folder,
+    locate,
+    read_yaml,
+    rule_paths,
+)
 from covenant.language.model import (
-    Agreement,
     Due,
     DutyRule,
     FactTrigger,
     FieldTimes,
     PeriodTrigger,
-    Rule,
     Test,
     describe_reference,
 )
@@ -52,19 +57,12 @@ SCHEMA_LINE = "# yaml-language-server: $schema="
 PERIOD_FIELDS = frozenset({"date", "month", "quarter"})
 """What a period trigger (``every: month_end``) offers to ``same_as: trigger.<field>``."""
 
-_RULE_ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)
 FACT_NAME_KEYS = ("fact", "on", "starts_on", "plus_days_of")
 """Keys whose value names a kind of fact, wherever they appear in a rule."""
 
 
-@dataclass(frozen=True)
-class LintedRule:
-    """One rule file that passed the language: the model, its file and its YAML tree (for lines)."""
-
-    rule: Any
-    file: str
-    tree: Any
-    text: str
+LintedRule = SourcedRule
+"""One rule file that passed the language: the model, its file, its YAML tree (for lines) and its text."""
 
 
 @dataclass(frozen=True)
@@ -77,22 +75,17 @@ class ScenarioFileTree:
 
 
 @dataclass
-class LintFolder:
-    """What the checks look at: the rules that loaded, the agreement, the agreement's text."""
+class LintFolder(LoadedFolder):
+    """What the checks look at: the loaded folder (loader.py), the agreement's text and the scenario files."""
 
-    folder: Path
-    rules: list[LintedRule]
-    agreement: Agreement | None
-    agreement_file: str
-    agreement_tree: Any
     agreement_text: str | None = None
     text_files: list[str] = field(default_factory=list)
     scenario_files: list[ScenarioFileTree] = field(default_factory=list)
     unreadable_texts: list[str] = field(default_factory=list)
-    unloaded_ids: set[str] = field(default_factory=set)
-    unloaded_derived: set[str] = field(default_factory=set)
-    """Facts that rule files which did not load derive: rules using them are not told they are unknown."""
-    """Ids of rule files that did not load: a scenario naming one is not told the rule does not exist."""
+
+    @classmethod
+    def of(cls, loaded: LoadedFolder) -> LintFolder:
+        return cls(**{f.name: getattr(loaded, f.name) for f in dataclasses.fields(LoadedFolder)})
 
     def derived(self) -> dict[str, list[LintedRule]]:
         """Fact name -> the rules that derive it (several rules may derive the same fact)."""
@@ -230,17 +223,14 @@ def _trigger_fields(trigger: Any, folder: LintFolder) -> frozenset[str] | None:
 
 def check_duplicate_ids(folder: LintFolder) -> Iterator[Problem]:
     """``duplicate-id``: two rule files with the same ``id``; reports and waivers would mix them."""
-    seen: dict[str, LintedRule] = {}
-    for rule in folder.rules:
-        first = seen.setdefault(rule.rule.id, rule)
-        if first is not rule:
-            yield _problem(
-                rule,
-                ["id"],
-                "duplicate-id",
-                f"rule id {rule.rule.id!r} is also used in {first.file}",
-                "every rule file needs its own id; waivers and reports name rules by id",
-            )
+    for rule, first in folder.duplicates():
+        yield _problem(
+            rule,
+            ["id"],
+            "duplicate-id",
+            f"rule id {rule.rule.id!r} is also used in {first.file}",
+            "every rule file needs its own id; waivers and reports name rules by id",
+        )
 
 
 def check_fact_types(folder: LintFolder) -> Iterator[Problem]:
@@ -976,24 +966,6 @@ def _relabel(problems: Iterable[Problem], code: str) -> list[Problem]:
     return [dataclasses.replace(p, code=code) for p in problems]
 
 
-def _load_file(path: Path, model: Any) -> tuple[Any, Any, list[Problem]]:
-    """(model, tree, problems) of one YAML file validated by the language."""
-    display = str(path)
-    try:
-        tree = read_yaml(path)
-    except InputError as error:
-        return None, None, _relabel(error.problems, "yaml")
-    try:
-        return _validate(model, tree, display), tree, []
-    except InputError as error:
-        return None, tree, _relabel(error.problems, "language")
-
-
-def _rule_paths(folder: Path) -> list[Path]:
-    paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
-    return [p for p in paths if p.name != AGREEMENT_FILE]
-
-
 def _read_text(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8-sig")
@@ -1001,42 +973,18 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def load_for_lint(folder: Path, texts: Sequence[Path] = ()) -> tuple[LintFolder, list[Problem]]:
-    """Load what can be loaded; problems of single files are returned, not raised.
+def _load(folder: Path, texts: Sequence[Path]) -> tuple[LintFolder, list[Problem]]:
+    """The folder as the one loader collects it, with the agreement's text and the scenario files.
 
     Raises ``InputError`` only when there is no folder to lint: no such
     directory, or no ``agreement.yaml`` in it.
     """
-    if not folder.is_dir():
-        raise InputError([Problem(str(folder), None, None, "no such rule folder", code="folder")])
-    agreement_path = folder / AGREEMENT_FILE
-    if not agreement_path.is_file():
-        raise InputError(
-            [Problem(str(agreement_path), None, None, "missing: every rule folder has agreement.yaml", code="folder")]
-        )
-    agreement, agreement_tree, problems = _load_file(agreement_path, Agreement)
-    rules: list[LintedRule] = []
-    unloaded: set[str] = set()
-    unloaded_derived: set[str] = set()
-    for path in _rule_paths(folder):
-        rule, tree, file_problems = _load_file(path, _RULE_ADAPTER)
-        problems.extend(file_problems)
-        if rule is not None:
-            rules.append(LintedRule(rule, str(path), tree, _read_text(path) or ""))
-        elif isinstance(tree, dict):
-            if isinstance(tree.get("id"), str):
-                unloaded.add(tree["id"])
-            if isinstance(tree.get("derives"), str):
-                unloaded_derived.add(tree["derives"])
-    linted = LintFolder(
-        folder,
-        rules,
-        agreement,
-        str(agreement_path),
-        agreement_tree,
-        unloaded_ids=unloaded,
-        unloaded_derived=unloaded_derived,
-    )
+    loaded = load_folder(folder, collect=True)
+    missing = [p for p in loaded.problems if p.code == "folder"]
+    if missing:
+        raise InputError(missing)
+    linted = LintFolder.of(loaded)
+    problems = list(loaded.problems)
     _attach_text(linted, texts, problems)
     for path in scenario_files(folder):
         try:
@@ -1074,15 +1022,8 @@ def _attach_text(linted: LintFolder, texts: Sequence[Path], problems: list[Probl
 
 def _compile_problems(linted: LintFolder) -> list[Problem]:
     """Compile what was loaded, as ``covenant check`` would: a failure here is the monitor's, reported all the same."""
-    assert linted.agreement is not None
-    folder = RuleFolder(
-        agreement=linted.agreement,
-        agreement_file=linted.agreement_file,
-        rules=tuple(SourcedRule(rule=r.rule, file=r.file, tree=r.tree) for r in linted.rules),
-        folder=linted.folder,
-    )
     try:
-        compile_form(folder)
+        compile_form(linted.rule_folder())
     except Exception as error:  # a compiler failure is reported as a problem, never a traceback
         return [Problem(str(linted.folder), None, None, f"the rules do not compile: {error!r}", code="compile")]
     return []
@@ -1094,8 +1035,7 @@ def _limit_problems(linted: LintFolder, found: list[Problem]) -> list[Problem]:
     The engine's limits overlap some checks above (an unknown field is both);
     a place lint already reported keeps lint's message and code only.
     """
-    remedies = set(linted.agreement.remedies) if linted.agreement else None
-    limits = rule_problems([(r.file, r.tree) for r in linted.rules], remedies)
+    limits = linted.limit_problems()
     reported = {(p.file, p.line) for p in found}
     unloaded = tuple(f"unknown fact type {name!r}" for name in sorted(linted.unloaded_derived))
     return [
@@ -1107,14 +1047,14 @@ def _limit_problems(linted: LintFolder, found: list[Problem]) -> list[Problem]:
 
 def lint(folder: Path, texts: Sequence[Path] = (), checks: Sequence[Check] = CHECKS) -> LintResult:
     """Every problem of a rule folder, sorted by file and line."""
-    linted, problems = load_for_lint(folder, texts)
+    linted, problems = _load(folder, texts)
     for check in checks:
         problems.extend(check(linted))
     problems.extend(_limit_problems(linted, problems))
     if not problems:
         problems.extend(_compile_problems(linted))
     unique = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.column or 0, p.code, p.message))
-    return LintResult(unique, len(_rule_paths(folder)), len(scenario_files(folder)))
+    return LintResult(unique, len(rule_paths(folder)), len(scenario_files(folder)))
 
 
 def format_problem(problem: Problem) -> str:
