@@ -51,6 +51,7 @@ from covenant.language.model import (
     Test,
     describe_reference,
 )
+from covenant.language.walker import Node, named_fact
 from covenant.scenarios import Scenario, load_scenarios, scenario_files
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
@@ -131,49 +132,9 @@ class LintResult:
 # --- walking a rule -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Node:
-    """A model inside a rule, with its path in the YAML file and the models around it."""
-
-    path: tuple[int | str, ...]
-    model: BaseModel
-    ancestors: tuple[Node, ...]
-
-    def pattern(self) -> Node | None:
-        """The nearest enclosing pattern (a model naming a fact with ``fact`` or ``on``)."""
-        for node in (self, *reversed(self.ancestors)):
-            if _named_fact(node.model) is not None:
-                return node
-        return None
-
-
-def _named_fact(model: BaseModel) -> str | None:
-    for key in ("fact", "on"):
-        value = getattr(model, key, None)
-        if isinstance(value, str) and hasattr(model, "where"):
-            return value
-    return None
-
-
-def walk(model: BaseModel, path: tuple[int | str, ...] = (), ancestors: tuple[Node, ...] = ()) -> Iterator[Node]:
-    """Every model inside ``model``, depth first, with the YAML path to it (aliases as written)."""
-    node = Node(path, model, ancestors)
-    yield node
-    for name, info in type(model).model_fields.items():
-        for suffix, child in _models_in(getattr(model, name), (info.alias or name,)):
-            yield from walk(child, path + suffix, (*ancestors, node))
-
-
-def _models_in(value: Any, path: tuple[int | str, ...]) -> Iterator[tuple[tuple[int | str, ...], BaseModel]]:
-    """The models inside a field's value: itself, or items of lists and mappings, at any depth."""
-    if isinstance(value, BaseModel):
-        yield path, value
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _models_in(item, (*path, index))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _models_in(item, (*path, key))
+def models(rule: LintedRule) -> Iterator[Node]:
+    """The places of a rule file that hold a model (a pattern, a trigger, a test), from its one walk (walker.py)."""
+    return (node for node in rule.nodes if node.model is not None)
 
 
 def _problem(rule: LintedRule, path: Sequence[int | str], code: str, message: str, hint: str | None = None) -> Problem:
@@ -237,7 +198,7 @@ def check_fact_types(folder: LintFolder) -> Iterator[Problem]:
     """``unknown-fact``: a rule names a kind of fact that facts.md lacks and no rule derives."""
     known = set(FACT_TYPES) | set(folder.derived())
     for rule in folder.rules:
-        for node in walk(rule.rule):
+        for node in models(rule):
             for key in FACT_NAME_KEYS:
                 name = getattr(node.model, key, None)
                 if isinstance(name, str) and key in type(node.model).model_fields and not folder.known_fact(name):
@@ -254,8 +215,8 @@ def check_fact_types(folder: LintFolder) -> Iterator[Problem]:
 def check_fields(folder: LintFolder) -> Iterator[Problem]:
     """``unknown-field``: a ``where`` (or one_per, adding_up, buyer_in) names a field the fact lacks."""
     for rule in folder.rules:
-        for node in walk(rule.rule):
-            fact = _named_fact(node.model)
+        for node in models(rule):
+            fact = named_fact(node.model)
             fields = folder.fact_fields(fact) if fact else None
             if fact is None or fields is None:
                 continue
@@ -393,7 +354,7 @@ def check_references(folder: LintFolder) -> Iterator[Problem]:
     for rule in folder.rules:
         triggers = triggers_with_paths(rule.rule)
         trigger_models = {id(t) for _, t in triggers}
-        for node in walk(rule.rule):
+        for node in models(rule):
             references = _references(node)
             if not references:
                 continue
@@ -542,7 +503,7 @@ def check_derived(folder: LintFolder) -> Iterator[Problem]:
     """``unused-derived`` and ``derived-shadows-fact``: a derived fact nothing uses, or one named like a fact."""
     used: set[str] = set()
     for rule in folder.rules:
-        for node in walk(rule.rule):
+        for node in models(rule):
             for key in FACT_NAME_KEYS:
                 name = getattr(node.model, key, None)
                 if isinstance(name, str) and key in type(node.model).model_fields:
@@ -570,7 +531,7 @@ def check_derived(folder: LintFolder) -> Iterator[Problem]:
 def check_dates(folder: LintFolder) -> Iterator[Problem]:
     """``bad-date``: a date written in the right shape that is not a calendar date (2003-02-30)."""
     for rule in folder.rules:
-        for node in walk(rule.rule):
+        for node in models(rule):
             if isinstance(node.model, Due) and node.model.date:
                 yield from _bad_date(rule, [*node.path, "date"], node.model.date)
             starting = getattr(node.model, "starting", None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from covenant.diagnostics import InputError, Problem
 from covenant.language.limits import rule_problems
 from covenant.language.model import Agreement, Rule
 from covenant.language.plainwords import best_branches, drop_misspelt_missing, is_branch, message, place
+from covenant.language.walker import Node, walk
 from covenant.language.yamlfile import (
     MAX_DEPTH,
     MAX_RULE_FILE_BYTES,
@@ -63,6 +65,11 @@ class SourcedRule:
     file: str
     tree: Any  # the parsed YAML, for locating problems found later (lint)
     text: str = field(default="", compare=False, repr=False)  # the file as written (lint reads its first line)
+
+    @cached_property
+    def nodes(self) -> list[Node]:
+        """Every place of the file with its model (walker.py), walked once for all the checks that read it."""
+        return list(walk(self.tree, self.rule))
 
 
 @dataclass(frozen=True)
@@ -177,7 +184,7 @@ class LoadedFolder:
     def limit_problems(self) -> list[Problem]:
         """What the engine cannot take (limits.py), over every rule that loaded."""
         remedies = set(self.agreement.remedies) if self.agreement else None
-        return rule_problems([(r.file, r.tree) for r in self.rules], remedies)
+        return rule_problems([(r.file, r.nodes) for r in self.rules], remedies)
 
     def rule_folder(self) -> RuleFolder:
         """The folder as the compiler takes it."""
