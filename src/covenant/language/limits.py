@@ -76,7 +76,8 @@ _DAY_KEYS = frozenset(
     }
 )
 _YEAR_KEYS = frozenset({"years_after", "due_within_years_of_closing", "years"})
-_FACT_NAME_KEYS = ("fact", "on", "starts_on", "plus_days_of")
+FACT_NAME_KEYS = ("fact", "on", "starts_on", "plus_days_of")
+"""Keys whose value names a kind of fact, wherever they appear in a rule (lint checks them too)."""
 _FIELD_VALUED_KEYS = ("one_per", "adding_up")
 _PATTERN_LISTS = frozenset({"met_by", "when", "provided", "provided_none", "unless", "bearing", "extended_by"})
 
@@ -149,7 +150,7 @@ def _carried_fields(rules: Sequence[tuple[str, Sequence[Node]]]) -> Iterator[Pro
 def _unknown_fact_type(rule: _Rule, node: Node) -> Iterator[Problem]:
     """``fact:``, ``on:`` ... name a type of facts.md or one a rule of the folder derives."""
     value = node.value
-    if node.key not in _FACT_NAME_KEYS or not isinstance(value, str) or not _is_pattern_key(node.path):
+    if node.key not in FACT_NAME_KEYS or not isinstance(value, str) or not _is_pattern_key(node.path):
         return
     if value not in FACT_TYPES and value not in rule.derived:
         yield rule.problem(
