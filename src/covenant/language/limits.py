@@ -1,6 +1,6 @@
 """What the engine can take from a rule file: names, sizes and numbers, checked before compiling.
 
-The rule language (language.py) says what a rule may mean; this pass says
+The rule language (model.py) says what a rule may mean; this pass says
 what the C core of durable-rules and the evaluator can safely be given,
 so that a rule file that passes never reaches them as a crash, a hang or a
 silent non-match (docs/limits.md):
@@ -23,17 +23,18 @@ Every problem names the file, line and key.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pendulum
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from covenant.diagnostics import Problem
 from covenant.engine.names import ENGINE_FIELDS, INTERNAL_TYPES
 from covenant.facts import FACT_TYPES
+from covenant.language.walker import Node
+from covenant.language.yamlfile import MAX_NUMBER, locate, tree_problem
 
 MAX_LIST_VALUES = 100
 """Values in one list condition (``one_of``, ``not_one_of``, a plain list); the core hangs at 512."""
@@ -62,8 +63,6 @@ MAX_YEARS = 100
 MAX_FACTOR = 1_000
 """``times`` in ``{field: ..., times: ...}``: share counts are below 10^15 and the core multiplies in 64 bits."""
 
-MAX_NUMBER = 10**15
-"""Any integer in a rule file, agreement or scenario: the core holds 64-bit integers."""
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DAY_KEYS = frozenset(
@@ -77,133 +76,172 @@ _DAY_KEYS = frozenset(
     }
 )
 _YEAR_KEYS = frozenset({"years_after", "due_within_years_of_closing", "years"})
-_FACT_NAME_KEYS = ("fact", "on", "starts_on", "plus_days_of")
+FACT_NAME_KEYS = ("fact", "on", "starts_on", "plus_days_of")
+"""Keys whose value names a kind of fact, wherever they appear in a rule (lint checks them too)."""
 _FIELD_VALUED_KEYS = ("one_per", "adding_up")
 _PATTERN_LISTS = frozenset({"met_by", "when", "provided", "provided_none", "unless", "bearing", "extended_by"})
 
 Path_ = list[int | str]
 
-
-def value_problems(tree: Any, display: str) -> list[Problem]:
-    """Scalars no part of the program should see: unpaired surrogates, inf/nan, huge integers, non-text keys."""
-    problems: list[Problem] = []
-    for path, key, value in _walk(tree, []):
-        where = _place(tree, path)
-        if key is not None and not isinstance(key, str):
-            problems.append(_problem(display, where, path[:-1], f"key {key!r} is not text"))
-        if isinstance(value, str) and not _is_unicode(value):
-            problems.append(_problem(display, where, path, "text with an unpaired surrogate (\\ud800-\\udfff)"))
-        elif isinstance(value, bool):
-            continue
-        elif isinstance(value, int) and abs(value) > MAX_NUMBER:
-            problems.append(_problem(display, where, path, f"{value} is out of range (at most {MAX_NUMBER:,})"))
-        elif isinstance(value, float) and not math.isfinite(value):
-            problems.append(_problem(display, where, path, f"{value} is not a finite number"))
-    return problems
+__all__ = ["MAX_NUMBER", "rule_problems"]
 
 
-def rule_problems(
-    trees: Sequence[tuple[str, Any]], remedies: set[str] | None
-) -> list[Problem]:  # (file, parsed tree) of every valid rule
-    """Cross-checks of a whole folder's rules against the engine's limits and the fact vocabulary."""
+def rule_problems(rules: Sequence[tuple[str, Sequence[Node]]], remedies: set[str] | None) -> list[Problem]:
+    """Cross-checks of a whole folder's rules (file, walked nodes) against the engine's limits and the vocabulary."""
     derived: dict[str, str] = {}
     problems: list[Problem] = []
-    for display, tree in trees:
+    for display, nodes in rules:
+        tree = nodes[0].value
         name = tree.get("derives") if isinstance(tree, dict) else None
         if isinstance(name, str):
             if name in FACT_TYPES or name in INTERNAL_TYPES:
                 problems.append(
-                    _problem(
+                    tree_problem(
                         display,
-                        _place(tree, ["derives"]),
+                        locate(tree, ["derives"]),
                         ["derives"],
                         f"{name!r} is already a fact type; a derived fact needs a name of its own",
                     )
                 )
             derived.setdefault(name, display)
-    for display, tree in trees:
-        problems.extend(_one_rule(display, tree, set(derived), remedies))
-    problems.extend(_carried_fields(trees))
+    for display, nodes in rules:
+        rule = _Rule(display, nodes[0].value, frozenset(derived), remedies)
+        problems.extend(_breach_on_trigger(rule))
+        for node in nodes[1:]:
+            for check in NODE_CHECKS:
+                problems.extend(check(rule, node))
+    problems.extend(_carried_fields(rules))
     return problems
 
 
-def _carried_fields(trees: Sequence[tuple[str, Any]]) -> Iterator[Problem]:
+@dataclass(frozen=True)
+class _Rule:
+    """One rule file as its checks see it: where to report, and what the rest of the folder defines."""
+
+    file: str
+    tree: Any
+    derived: frozenset[str]
+    remedies: set[str] | None
+
+    def problem(self, path: Sequence[Any], message: str) -> Problem:
+        return tree_problem(self.file, locate(self.tree, path), path, message)
+
+
+def _carried_fields(rules: Sequence[tuple[str, Sequence[Node]]]) -> Iterator[Problem]:
     """Obligations carry one field per distinct trigger/terms reference of the whole folder."""
     seen: set[str] = set()
-    for display, tree in trees:
-        for path, key, value in _walk(tree, []):
+    for display, nodes in rules:
+        for node in nodes:
+            key, value = node.key, node.value
             if key in ("same_as", "on_or_before", "on_or_after", "one_per") and isinstance(value, str):
                 name = f"trigger.{value}" if key == "one_per" else value
                 if name.startswith(("trigger.", "terms.")) and name not in seen:
                     seen.add(name)
                     if len(seen) == MAX_CARRIED_FIELDS + 1:
-                        yield _problem(
+                        yield tree_problem(
                             display,
-                            _place(tree, path),
-                            path,
+                            locate(nodes[0].value, node.path),
+                            node.path,
                             f"more than {MAX_CARRIED_FIELDS} distinct trigger.<field> and terms.<name> references "
                             "in the folder; every obligation carries one field for each",
                         )
 
 
-def _one_rule(display: str, tree: Any, derived: set[str], remedies: set[str] | None) -> Iterator[Problem]:
-    for path, key, value in _walk(tree, []):
-        here = _place(tree, path)
-        if key in _FACT_NAME_KEYS and isinstance(value, str) and _is_pattern_key(tree, path):
-            if value not in FACT_TYPES and value not in derived:
-                yield _problem(
-                    display,
-                    here,
-                    path,
-                    f"unknown fact type {value!r}: a type of docs/facts.md, or one a rule of this folder derives",
+def _unknown_fact_type(rule: _Rule, node: Node) -> Iterator[Problem]:
+    """``fact:``, ``on:`` ... name a type of facts.md or one a rule of the folder derives."""
+    value = node.value
+    if node.key not in FACT_NAME_KEYS or not isinstance(value, str) or not _is_pattern_key(node.path):
+        return
+    if value not in FACT_TYPES and value not in rule.derived:
+        yield rule.problem(
+            node.path, f"unknown fact type {value!r}: a type of docs/facts.md, or one a rule of this folder derives"
+        )
+
+
+def _numbers(rule: _Rule, node: Node) -> Iterator[Problem]:
+    """Day counts, years and factors the calendar and the core can take."""
+    key, value = node.key, node.value
+    if not isinstance(value, int):
+        return
+    if key in _DAY_KEYS and value > MAX_DAYS:
+        yield rule.problem(node.path, f"{value} days is out of range (at most {MAX_DAYS:,})")
+    elif key in _YEAR_KEYS and value > MAX_YEARS:
+        yield rule.problem(node.path, f"{value} years is out of range (at most {MAX_YEARS})")
+    elif key == "times" and abs(value) > MAX_FACTOR:
+        yield rule.problem(node.path, f"factor {value} is out of range (at most {MAX_FACTOR:,})")
+
+
+def _engine_field_named(rule: _Rule, node: Node) -> Iterator[Problem]:
+    """``one_per``, ``adding_up``, ``buyer_in`` and ``field`` never name a field the engine keeps."""
+    named = node.key in _FIELD_VALUED_KEYS or node.key in ("buyer_in", "field")
+    if named and isinstance(node.value, str) and node.value in ENGINE_FIELDS:
+        yield rule.problem(node.path, f"{node.value!r} is a name the engine keeps for itself")
+
+
+def _pattern_lists(rule: _Rule, node: Node) -> Iterator[Problem]:
+    """The core joins at most 16 patterns in one rule."""
+    value = node.value
+    if node.key in _PATTERN_LISTS and isinstance(value, list) and len(value) > MAX_PATTERNS:
+        yield rule.problem(node.path, f"{len(value)} patterns; at most {MAX_PATTERNS}")
+    if isinstance(value, dict) and "on" in value:
+        joined = sum(len(value.get(k) or []) for k in ("provided", "provided_none") if isinstance(value.get(k), list))
+        if joined > MAX_PATTERNS:
+            yield rule.problem(node.path, f"{joined} provided/provided_none patterns; at most {MAX_PATTERNS} together")
+
+
+def _derived_fields(rule: _Rule, node: Node) -> Iterator[Problem]:
+    """``copy`` and ``set`` give a derived fact at most 50 fields, none the engine keeps."""
+    if node.key not in ("copy", "set"):
+        return
+    value = node.value
+    names = value if isinstance(value, list) else list(value) if isinstance(value, dict) else []
+    if len(names) > MAX_DERIVED_FIELDS:
+        yield rule.problem(node.path, f"{len(names)} fields; a derived fact has at most {MAX_DERIVED_FIELDS}")
+    for name in names:
+        if name in ENGINE_FIELDS:
+            yield rule.problem(node.path, f"{name!r} is a name the engine keeps for itself")
+
+
+def _remedies_defined(rule: _Rule, node: Node) -> Iterator[Problem]:
+    """Every remedy a rule names or grants is defined in agreement.yaml."""
+    remedies, value = rule.remedies, node.value
+    if node.key in ("remedies", "grants") and remedies is not None and isinstance(value, list):
+        for number, remedy in enumerate(value):
+            if remedy not in remedies:
+                yield tree_problem(
+                    rule.file,
+                    locate(rule.tree, [*node.path, number]),
+                    node.path,
+                    f"remedy {remedy!r} is not defined in agreement.yaml ({', '.join(sorted(remedies))})",
                 )
-        elif key in _DAY_KEYS and isinstance(value, int) and value > MAX_DAYS:
-            yield _problem(display, here, path, f"{value} days is out of range (at most {MAX_DAYS:,})")
-        elif key in _YEAR_KEYS and isinstance(value, int) and value > MAX_YEARS:
-            yield _problem(display, here, path, f"{value} years is out of range (at most {MAX_YEARS})")
-        elif key == "times" and isinstance(value, int) and abs(value) > MAX_FACTOR:
-            yield _problem(display, here, path, f"factor {value} is out of range (at most {MAX_FACTOR:,})")
-        elif key in _FIELD_VALUED_KEYS or key == "buyer_in" or key == "field":
-            if isinstance(value, str) and value in ENGINE_FIELDS:
-                yield _problem(display, here, path, f"{value!r} is a name the engine keeps for itself")
-        elif key in _PATTERN_LISTS and isinstance(value, list) and len(value) > MAX_PATTERNS:
-            yield _problem(display, here, path, f"{len(value)} patterns; at most {MAX_PATTERNS}")
-        elif key in ("copy", "set"):
-            names = value if isinstance(value, list) else list(value) if isinstance(value, dict) else []
-            if len(names) > MAX_DERIVED_FIELDS:
-                yield _problem(
-                    display, here, path, f"{len(names)} fields; a derived fact has at most {MAX_DERIVED_FIELDS}"
-                )
-            for name in names:
-                if name in ENGINE_FIELDS:
-                    yield _problem(display, here, path, f"{name!r} is a name the engine keeps for itself")
-        elif key in ("remedies", "grants") and remedies is not None and isinstance(value, list):
-            for number, remedy in enumerate(value):
-                if remedy not in remedies:
-                    yield _problem(
-                        display,
-                        _place(tree, [*path, number]),
-                        path,
-                        f"remedy {remedy!r} is not defined in agreement.yaml ({', '.join(sorted(remedies))})",
-                    )
-        elif key in ("due", "act_by") and isinstance(value, dict) and isinstance(value.get("date"), str):
-            try:
-                pendulum.Date.fromisoformat(value["date"])
-            except ValueError:
-                yield _problem(
-                    display, _place(tree, [*path, "date"]), [*path, "date"], f"{value['date']!r} is not a date"
-                )
-        if isinstance(value, dict) and ("fact" in value or "on" in value):
-            yield from _pattern_problems(display, tree, path, value, derived)
-        if isinstance(value, dict) and "on" in value:
-            joined = sum(
-                len(value.get(k) or []) for k in ("provided", "provided_none") if isinstance(value.get(k), list)
-            )
-            if joined > MAX_PATTERNS:
-                yield _problem(
-                    display, here, path, f"{joined} provided/provided_none patterns; at most {MAX_PATTERNS} together"
-                )
-    yield from _breach_on_trigger(display, tree)
+
+
+def _fixed_date(rule: _Rule, node: Node) -> Iterator[Problem]:
+    """A fixed due date is a real date."""
+    value = node.value
+    if node.key in ("due", "act_by") and isinstance(value, dict) and isinstance(value.get("date"), str):
+        try:
+            pendulum.Date.fromisoformat(value["date"])
+        except ValueError:
+            yield rule.problem([*node.path, "date"], f"{value['date']!r} is not a date")
+
+
+def _pattern(rule: _Rule, node: Node) -> Iterator[Problem]:
+    if isinstance(node.value, dict) and ("fact" in node.value or "on" in node.value):
+        yield from _pattern_problems(rule.file, rule.tree, list(node.path), node.value, set(rule.derived))
+
+
+NODE_CHECKS = (
+    _unknown_fact_type,
+    _numbers,
+    _engine_field_named,
+    _pattern_lists,
+    _derived_fields,
+    _remedies_defined,
+    _fixed_date,
+    _pattern,
+)
+"""What is checked at every place of a rule file below its top (``_breach_on_trigger`` reads the top)."""
 
 
 def _pattern_problems(
@@ -223,27 +261,27 @@ def _pattern_problems(
         if not isinstance(group, dict):
             continue
         if len(group) > MAX_CONDITIONS:
-            yield _problem(
-                display, _place(tree, group_path), group_path, f"{len(group)} conditions; at most {MAX_CONDITIONS}"
+            yield tree_problem(
+                display, locate(tree, group_path), group_path, f"{len(group)} conditions; at most {MAX_CONDITIONS}"
             )
         for name, condition in group.items():
             name_path = [*group_path, name]
             message = _field_name_problem(name, kind, allowed)
             if message:
-                yield _problem(display, _place(tree, name_path), name_path, message)
+                yield tree_problem(display, locate(tree, name_path), name_path, message)
             size = _list_size(condition)
             if size > MAX_LIST_VALUES:
-                yield _problem(
-                    display, _place(tree, name_path), name_path, f"{size} values; a list has at most {MAX_LIST_VALUES}"
+                yield tree_problem(
+                    display, locate(tree, name_path), name_path, f"{size} values; a list has at most {MAX_LIST_VALUES}"
                 )
             if group_path[-1] == "where":
                 alternatives *= max(size, 1) if _is_alternative(condition) else 1
     if isinstance(any_of, list) and any_of:
         alternatives *= len(any_of)
     if alternatives > MAX_ALTERNATIVES:
-        yield _problem(
+        yield tree_problem(
             display,
-            _place(tree, path),
+            locate(tree, path),
             path,
             f"{alternatives:,} alternatives (the lengths of its lists multiplied); at most {MAX_ALTERNATIVES:,}",
         )
@@ -273,8 +311,9 @@ def _is_alternative(condition: Any) -> bool:
     return isinstance(condition, list) or (isinstance(condition, dict) and isinstance(condition.get("one_of"), list))
 
 
-def _breach_on_trigger(display: str, tree: Any) -> Iterator[Problem]:
+def _breach_on_trigger(rule: _Rule) -> Iterator[Problem]:
     """A duty in breach from its trigger needs a fact that triggers it, not a period end."""
+    tree = rule.tree
     if not isinstance(tree, dict) or tree.get("breach_starts") != "on_trigger":
         return
     arises = tree.get("arises")
@@ -282,58 +321,12 @@ def _breach_on_trigger(display: str, tree: Any) -> Iterator[Problem]:
     for number, trigger in enumerate(triggers):
         if isinstance(trigger, dict) and "every" in trigger:
             path: Path_ = ["arises", number] if isinstance(arises, list) else ["arises"]
-            yield _problem(
-                display,
-                _place(tree, path),
+            yield rule.problem(
                 path,
                 "breach_starts: on_trigger needs fact triggers (on: ...), not period ends (every: ...)",
             )
 
 
-def _is_pattern_key(tree: Any, path: Path_) -> bool:
+def _is_pattern_key(path: Sequence[int | str]) -> bool:
     """``fact:`` and ``on:`` name fact types, except where a key of that name means something else."""
     return not (len(path) >= 2 and path[-2] in ("where", "set", "terms"))
-
-
-def _walk(node: Any, path: Path_) -> Iterator[tuple[Path_, Any, Any]]:
-    """(path, key, value) of every mapping entry and list item, depth first, without recursion limits."""
-    stack: list[tuple[Path_, Any]] = [(path, node)]
-    while stack:
-        here, value = stack.pop()
-        if isinstance(value, dict):
-            for key, inner in reversed(list(value.items())):
-                stack.append(([*here, key], inner))
-                yield [*here, key], key, inner
-        elif isinstance(value, list):
-            for number in reversed(range(len(value))):
-                stack.append(([*here, number], value[number]))
-                yield [*here, number], None, value[number]
-
-
-def _place(tree: Any, path: Sequence[Any]) -> tuple[int | None, int | None]:
-    node = tree
-    line: int | None = None
-    column: int | None = None
-    for key in path:
-        if isinstance(node, CommentedMap) and key in node:
-            line, column = (p + 1 for p in node.lc.key(key))
-            node = node[key]
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            line, column = (p + 1 for p in node.lc.item(key))
-            node = node[key]
-        else:
-            break
-    return line, column
-
-
-def _problem(display: str, where: tuple[int | None, int | None], path: Sequence[Any], message: str) -> Problem:
-    field = ".".join(str(p) for p in path) or None
-    return Problem(display, where[0], field[:80] if field else None, message, where[1], code="rule")
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -1,39 +1,60 @@
-"""Loading rule folders: safe YAML with line numbers, validated by the language.
+"""The one loader of rule folders: every file read safely, validated by the language, checked once.
 
 A rule folder holds ``agreement.yaml`` and one ``*.yaml`` file per clause
-(subfolders such as ``scenarios/`` are not rules). YAML is parsed with
-ruamel's round-trip parser only to keep line and column numbers; before any
-value is built, the event stream is checked so that anchors, aliases
-(expansion bombs), merge keys and tags (``!!python/object`` and friends) are
-refused; the values built are checked too (rulelimits: no unpaired
-surrogates, infinities or out-of-range integers), and a folder's rules are
-checked against what the engine can take before anything is compiled.
-Nothing in a rule file is ever executed.
+(subfolders such as ``scenarios/`` are not rules). Each file is read by
+yamlfile.py (safe YAML with positions) and validated by the language
+(model.py, its mistakes in plain words); the folder's rules are then checked
+against what the engine can take (limits.py). ``covenant check``, ``test``,
+``explain`` and ``compile`` load strictly (``load_rule_folder``: any problem
+refuses the folder); ``covenant lint`` loads the same way but collects
+(``load_folder(..., collect=True)``) and adds its cross-file checks, so the
+two can never disagree on what a file says. Nothing in a rule file is ever
+executed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from ruamel.yaml.comments import CommentedMap
 
 from covenant.diagnostics import InputError, Problem
-from covenant.language.limits import rule_problems, value_problems
+from covenant.language.limits import rule_problems
 from covenant.language.model import Agreement, Rule
-from covenant.language.plainwords import best_branches, drop_misspelt_missing, is_branch, message, place, yaml_message
+from covenant.language.plainwords import best_branches, drop_misspelt_missing, is_branch, message, place
+from covenant.language.walker import Node, walk
+from covenant.language.yamlfile import (
+    MAX_DEPTH,
+    MAX_RULE_FILE_BYTES,
+    locate,
+    plain_data,
+    read_yaml,
+    read_yaml_text,
+)
 
-MAX_RULE_FILE_BYTES = 1_000_000
-MAX_DEPTH = 40
+__all__ = [
+    "AGREEMENT_FILE",
+    "MAX_DEPTH",
+    "MAX_RULE_FILE_BYTES",
+    "LoadedFolder",
+    "RuleFolder",
+    "SourcedRule",
+    "load_folder",
+    "load_rule_folder",
+    "locate",
+    "plain_data",
+    "read_yaml",
+]
+
 AGREEMENT_FILE = "agreement.yaml"
 
-_RULE_ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)
+RULE_ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)
 
 
 @dataclass(frozen=True)
@@ -43,6 +64,12 @@ class SourcedRule:
     rule: Any  # one of the language's rule models
     file: str
     tree: Any  # the parsed YAML, for locating problems found later (lint)
+    text: str = field(default="", compare=False, repr=False)  # the file as written (lint reads its first line)
+
+    @cached_property
+    def nodes(self) -> list[Node]:
+        """Every place of the file with its model (walker.py), walked once for all the checks that read it."""
+        return list(walk(self.tree, self.rule))
 
 
 @dataclass(frozen=True)
@@ -54,106 +81,6 @@ class RuleFolder:
 
     def rule_ids(self) -> list[str]:
         return [r.rule.id for r in self.rules]
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse one YAML file safely; raise ``InputError`` with the line of any problem."""
-    display = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError([Problem(display, None, None, f"cannot read: {error.strerror}")]) from None
-    if len(data) > MAX_RULE_FILE_BYTES:
-        raise InputError([Problem(display, None, None, f"file is over {MAX_RULE_FILE_BYTES:,} bytes")])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InputError([Problem(display, None, None, f"not UTF-8 text (byte {error.start + 1})")]) from None
-    yaml = YAML(typ="rt", pure=True)
-    try:
-        _refuse_unsafe_events(yaml, text, display)
-        tree = yaml.load(text)
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        text, hint = yaml_message(str(error.problem))
-        raise InputError([Problem(display, line, None, text, column, hint=hint)]) from None
-    except YAMLError as error:
-        raise InputError([Problem(display, None, None, f"not valid YAML: {error}")]) from None
-    except RecursionError:
-        raise InputError([Problem(display, None, None, f"nested deeper than {MAX_DEPTH} levels")]) from None
-    problems = value_problems(tree, display)
-    if problems:
-        raise InputError(problems)
-    return tree
-
-
-def _refuse_unsafe_events(yaml: YAML, text: str, display: str) -> None:
-    depth = 0
-    for event in yaml.parse(text):
-        line = event.start_mark.line + 1
-        column = event.start_mark.column + 1
-        if isinstance(event, ScalarEvent) and event.value == "<<" and event.implicit[0]:
-            raise InputError([Problem(display, line, None, "merge keys (<<) are not allowed in rule files", column)])
-        if isinstance(event, AliasEvent):
-            raise InputError([Problem(display, line, None, "aliases (*name) are not allowed in rule files", column)])
-        anchor = getattr(event, "anchor", None)
-        if anchor:
-            raise InputError([Problem(display, line, None, "anchors (&name) are not allowed in rule files", column)])
-        tag = getattr(event, "tag", None)
-        if tag and not (isinstance(event, ScalarEvent) and tag == "!") and _explicit_tag(event):
-            raise InputError(
-                [Problem(display, line, None, f"tags such as {tag} are not allowed in rule files", column)]
-            )
-        if isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise InputError([Problem(display, line, None, f"nested deeper than {MAX_DEPTH} levels", column)])
-        elif type(event).__name__ in ("MappingEndEvent", "SequenceEndEvent"):
-            depth -= 1
-
-
-def _explicit_tag(event: Any) -> bool:
-    if isinstance(event, ScalarEvent):
-        plain, _quoted = event.implicit
-        return (not plain and not _quoted) or bool(event.tag)
-    return not getattr(event, "implicit", True)
-
-
-def locate(tree: Any, path: Sequence[int | str]) -> tuple[int | None, int | None]:
-    """Line and column (1-based) of the node at ``path`` in a parsed YAML tree."""
-    node = tree
-    line: int | None = None
-    column: int | None = None
-    if isinstance(node, CommentedMap | CommentedSeq):
-        line, column = node.lc.line + 1, node.lc.col + 1
-    for key in path:
-        if isinstance(node, CommentedMap) and key in node:
-            position = node.lc.key(key)
-            line, column = position[0] + 1, position[1] + 1
-            node = node[key]
-        elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-            position = node.lc.item(key)
-            line, column = position[0] + 1, position[1] + 1
-            node = node[key]
-        else:
-            continue  # pydantic adds union branch names to paths; they are not in the file
-    return line, column
-
-
-def plain_data(value: Any) -> Any:
-    """ruamel's commented containers as plain dicts and lists, for pydantic."""
-    if isinstance(value, dict):
-        return {str(k): plain_data(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain_data(v) for v in value]
-    if hasattr(value, "isoformat") and not isinstance(value, str):
-        return value.isoformat()  # an unquoted date: the language wants text
-    return value
-
-
-_plain = plain_data
 
 
 def _validation_problems(error: ValidationError, tree: Any, display: str) -> list[Problem]:
@@ -200,52 +127,117 @@ def _validate(adapter_or_model: Any, tree: Any, display: str) -> Any:
         raise InputError([Problem(display, 1, None, "expected a mapping of keys (id:, clause:, ...)", code="rule")])
     try:
         if isinstance(adapter_or_model, TypeAdapter):
-            return adapter_or_model.validate_python(_plain(tree))
-        return adapter_or_model.model_validate(_plain(tree))
+            return adapter_or_model.validate_python(plain_data(tree))
+        return adapter_or_model.model_validate(plain_data(tree))
     except ValidationError as error:
         raise InputError(_validation_problems(error, tree, display)) from None
 
 
-def load_rule_folder(folder: Path) -> RuleFolder:
-    """Load and validate ``agreement.yaml`` and every rule file of ``folder``."""
-    problems: list[Problem] = []
+def rule_paths(folder: Path) -> list[Path]:
+    """The rule files of a folder, in the order they are read and reported (agreement.yaml is not a rule)."""
+    paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    return [p for p in paths if p.name != AGREEMENT_FILE]
+
+
+def load_file(path: Path, model: Any) -> tuple[Any, Any, str, list[Problem]]:
+    """(model, tree, text, problems) of one YAML file: a file that does not read is ``yaml``, one the language
+    refuses is ``language`` (lint prints the codes; check prints the same lines without them)."""
+    display = str(path)
+    try:
+        tree, text = read_yaml_text(path)
+    except InputError as error:
+        return None, None, "", _relabel(error.problems, "yaml")
+    try:
+        return _validate(model, tree, display), tree, text, []
+    except InputError as error:
+        return None, tree, text, _relabel(error.problems, "language")
+
+
+def _relabel(problems: list[Problem], code: str) -> list[Problem]:
+    return [dataclasses.replace(p, code=code) for p in problems]
+
+
+@dataclass
+class LoadedFolder:
+    """What a rule folder's files gave, and the problems of single files: where check and lint both start."""
+
+    folder: Path
+    agreement: Agreement | None
+    agreement_file: str
+    agreement_tree: Any
+    rules: list[SourcedRule]
+    """Every rule file the language accepted, in file order; two with the same id are both here."""
+    problems: list[Problem]
+    unloaded_ids: set[str] = field(default_factory=set)
+    """Ids of rule files that did not load: a scenario naming one is not told the rule does not exist."""
+    unloaded_derived: set[str] = field(default_factory=set)
+    """Facts that rule files which did not load derive: rules using them are not told they are unknown."""
+
+    def duplicates(self) -> Iterator[tuple[SourcedRule, SourcedRule]]:
+        """(rule, the first rule with its id) for every rule file whose id an earlier file already has."""
+        seen: dict[str, SourcedRule] = {}
+        for rule in self.rules:
+            first = seen.setdefault(rule.rule.id, rule)
+            if first is not rule:
+                yield rule, first
+
+    def limit_problems(self) -> list[Problem]:
+        """What the engine cannot take (limits.py), over every rule that loaded."""
+        remedies = set(self.agreement.remedies) if self.agreement else None
+        return rule_problems([(r.file, r.nodes) for r in self.rules], remedies)
+
+    def rule_folder(self) -> RuleFolder:
+        """The folder as the compiler takes it."""
+        assert self.agreement is not None
+        return RuleFolder(
+            agreement=self.agreement, agreement_file=self.agreement_file, rules=tuple(self.rules), folder=self.folder
+        )
+
+
+def load_folder(folder: Path, *, collect: bool) -> LoadedFolder:
+    """Load ``agreement.yaml`` and every rule file of ``folder``, each once.
+
+    With ``collect`` the problems of single files are returned in
+    ``.problems`` for lint to add to; without it any problem, or any rule
+    the engine cannot take, raises ``InputError`` with every problem found.
+    A folder that does not exist raises in both modes: there is nothing to
+    load.
+    """
     if not folder.is_dir():
-        raise InputError([Problem(str(folder), None, None, "no such rule folder")])
+        raise InputError([Problem(str(folder), None, None, "no such rule folder", code="folder")])
     agreement_path = folder / AGREEMENT_FILE
-    agreement: Agreement | None = None
-    if not agreement_path.is_file():
-        problems.append(Problem(str(agreement_path), None, None, "missing: every rule folder has agreement.yaml"))
+    agreement, agreement_tree, problems = None, None, []
+    if agreement_path.is_file():
+        agreement, agreement_tree, _text, problems = load_file(agreement_path, Agreement)
     else:
-        try:
-            agreement = _validate(Agreement, read_yaml(agreement_path), str(agreement_path))
-        except InputError as error:
-            problems.extend(error.problems)
-    rules: list[SourcedRule] = []
-    seen: dict[str, str] = {}
-    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-        if path.name == AGREEMENT_FILE:
-            continue
-        display = str(path)
-        try:
-            tree = read_yaml(path)
-            rule = _validate(_RULE_ADAPTER, tree, display)
-        except InputError as error:
-            problems.extend(error.problems)
-            continue
-        if rule.id in seen:
-            line, column = locate(tree, ["id"])
-            problems.append(
-                Problem(
-                    display, line, "id", f"duplicate rule id {rule.id!r}; also in {seen[rule.id]}", column, code="rule"
-                )
-            )
-            continue
-        seen[rule.id] = display
-        rules.append(SourcedRule(rule=rule, file=display, tree=tree))
+        problems.append(
+            Problem(str(agreement_path), None, None, "missing: every rule folder has agreement.yaml", code="folder")
+        )
+    loaded = LoadedFolder(folder, agreement, str(agreement_path), agreement_tree, [], problems)
+    for path in rule_paths(folder):
+        rule, tree, text, file_problems = load_file(path, RULE_ADAPTER)
+        problems.extend(file_problems)
+        if rule is not None:
+            loaded.rules.append(SourcedRule(rule, str(path), tree, text))
+        elif isinstance(tree, dict):
+            if isinstance(tree.get("id"), str):
+                loaded.unloaded_ids.add(tree["id"])
+            if isinstance(tree.get("derives"), str):
+                loaded.unloaded_derived.add(tree["derives"])
+    if collect:
+        return loaded
+    for rule, first in loaded.duplicates():
+        line, column = locate(rule.tree, ["id"])
+        said = f"duplicate rule id {rule.rule.id!r}; also in {first.file}"
+        problems.append(Problem(rule.file, line, "id", said, column, code="rule"))
     if problems:
         raise InputError(problems)
-    assert agreement is not None
-    problems = rule_problems([(r.file, r.tree) for r in rules], set(agreement.remedies))
-    if problems:
-        raise InputError(problems)
-    return RuleFolder(agreement=agreement, agreement_file=str(agreement_path), rules=tuple(rules), folder=folder)
+    limits = loaded.limit_problems()
+    if limits:
+        raise InputError(limits)
+    return loaded
+
+
+def load_rule_folder(folder: Path) -> RuleFolder:
+    """Load and validate ``agreement.yaml`` and every rule file of ``folder``; raise ``InputError`` on any problem."""
+    return load_folder(folder, collect=False).rule_folder()

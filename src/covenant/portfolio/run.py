@@ -183,7 +183,7 @@ def _read(path: Path, model: type[BaseModel]) -> tuple[Any, Any]:
 def load_portfolio(path: Path) -> PortfolioSpec:
     """Read and validate a portfolio file and the files it includes; every problem comes with its file and line.
 
-    Each file is read with ``rulefiles.read_yaml`` (safe YAML, at most 1 MB):
+    Each file is read with ``language.yamlfile.read_yaml`` (safe YAML, at most 1 MB):
     a portfolio too big for one file lists the others in ``include``.
     """
     display = str(path)
