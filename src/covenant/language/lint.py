@@ -34,7 +34,15 @@ from covenant.engine.names import INTERNAL_TYPES
 from covenant.facts import FACT_TYPES, reference_problems
 from covenant.language.compiler import compile_form
 from covenant.language.limits import rule_problems
-from covenant.language.loader import AGREEMENT_FILE, RuleFolder, SourcedRule, _validate, locate, read_yaml
+from covenant.language.loader import (
+    AGREEMENT_FILE,
+    VOCABULARY_FILE,
+    RuleFolder,
+    SourcedRule,
+    _validate,
+    locate,
+    read_yaml,
+)
 from covenant.language.model import (
     Agreement,
     Due,
@@ -991,7 +999,7 @@ def _load_file(path: Path, model: Any) -> tuple[Any, Any, list[Problem]]:
 
 def _rule_paths(folder: Path) -> list[Path]:
     paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
-    return [p for p in paths if p.name != AGREEMENT_FILE]
+    return [p for p in paths if p.name not in (AGREEMENT_FILE, VOCABULARY_FILE)]
 
 
 def _read_text(path: Path) -> str | None:

@@ -32,6 +32,8 @@ from covenant.language.plainwords import best_branches, drop_misspelt_missing, i
 MAX_RULE_FILE_BYTES = 1_000_000
 MAX_DEPTH = 40
 AGREEMENT_FILE = "agreement.yaml"
+VOCABULARY_FILE = "vocabulary.yaml"
+"""The form's fact vocabulary (language/vocabulary.py): in the folder, not a rule file."""
 
 _RULE_ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)
 
@@ -223,7 +225,7 @@ def load_rule_folder(folder: Path) -> RuleFolder:
     rules: list[SourcedRule] = []
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-        if path.name == AGREEMENT_FILE:
+        if path.name in (AGREEMENT_FILE, VOCABULARY_FILE):
             continue
         display = str(path)
         try:
