@@ -379,7 +379,13 @@ OIL_DRI = {
             "fields": {
                 "to": {"type": "party"},
                 "what": {"type": "one_of", "values": ["quarterly_statements", "default_notice"]},
-                "ref": {"type": "ref", "to": "awareness", "optional": True},
+                "period": {"type": "date", "optional": True, "only_when": {"what": "quarterly_statements"}},
+                "ref": {
+                    "type": "ref",
+                    "to": "awareness",
+                    "optional": True,
+                    "required_when": {"what": "default_notice"},
+                },
             },
         },
         "election": {"meaning": "holders elect the Default Rate", "fields": {"by": {"type": "list", "of": "party"}}},
@@ -429,3 +435,42 @@ def test_a_second_form_declares_its_own_facts() -> None:
         with pytest.raises(InputError) as caught:
             parse(raw, "oil.jsonl", 3, 2)
         assert expected in caught.value.problems[0].format() or expected in str(caught.value), caught.value
+
+
+def test_a_field_required_or_allowed_only_with_a_value_of_another() -> None:
+    """Oil-Dri: a default notice names the awareness fact; only statements name a period."""
+    vocabulary = build_vocabulary(VocabularyDecl.model_validate(OIL_DRI))
+    base = {"id": "d", "type": "delivery", "date": "2020-12-01", "to": "pica"}
+
+    def problems(**fields: Any) -> list[str]:
+        try:
+            vocabulary.parse_fact({**base, **fields}, "oil.jsonl", 4, 0)
+        except InputError as error:
+            return [problem.format() for problem in error.problems]
+        return []
+
+    assert problems(what="default_notice", ref="aw1") == []
+    assert problems(what="quarterly_statements", period="2020-10-31") == []
+    assert problems(what="quarterly_statements") == []
+    assert problems(what="quarterly_statements", ref="aw1") == []
+    assert problems(what="default_notice") == ["oil.jsonl:4: ref: required when what is default_notice"]
+    assert problems(what="default_notice", ref="aw1", period="2020-10-31") == [
+        "oil.jsonl:4: period: allowed only when what is quarterly_statements"
+    ]
+
+
+def test_conditions_name_one_of_fields_of_optional_fields(tmp_path: Path) -> None:
+    text = """types:
+  notice:
+    meaning: a notice
+    fields:
+      what: {type: one_of, values: [a, b]}
+      ref: {type: ref, to: any, required_when: {what: c}}
+      period: {type: date, optional: true, only_when: {kind: a}}
+"""
+    assert problems_of(tmp_path, text) == [
+        "6:33: types, notice, fields, ref, required_when: required_when: is for an optional field; add optional: true",
+        "6:49: types, notice, fields, ref, required_when, what: 'c' is not one of what's values",
+        "7:56: types, notice, fields, period, only_when, kind: when: names 'kind', which is not a one_of field of "
+        "this type",
+    ]

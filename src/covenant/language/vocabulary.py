@@ -73,9 +73,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+When = dict[Name, Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]]
+"""Values of other fields of the fact (``one_of`` fields): ``{what: default_notice}``, ``{what: [a, b]}``."""
+
+
 class _Kind(_Strict):
     meaning: Meaning | None = None
     optional: bool = False
+    required_when: When | None = None
+    """An optional field that must be given when the fact's other fields have these values."""
+    only_when: When | None = None
+    """An optional field that may be given only when the fact's other fields have these values."""
 
 
 class DateKind(_Kind):
@@ -166,7 +174,7 @@ class PartyKind(_Kind):
 class RefCase(_Strict):
     """When another field of the fact has one of these values, the ref names ``to`` instead."""
 
-    when: dict[Name, Annotated[str, Field(min_length=1)] | list[str]]
+    when: When
     to: Name
 
 
@@ -286,6 +294,8 @@ class Vocabulary:
     """A shared name (``offering``) -> the fact type and field that give it."""
     fields_of_kind: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """A kind (``party``, ``rule``, ``clause``) -> every (fact type, field) of it, lists included."""
+    conditions: dict[str, tuple[tuple[str, bool, dict[str, Any]], ...]] = field(default_factory=dict)
+    """Fact type -> (field, required (else only allowed), when) for its fields with required_when/only_when."""
 
     def refs_to_facts(self) -> dict[str, str]:
         """Fact type -> field, for refs that always name another fact of the log (``facts.REFS_TO_FACTS``)."""
@@ -318,6 +328,15 @@ class Vocabulary:
             for name, value in model.__dict__.items()
             if value is not None and name not in _COMMON_FIELDS
         }
+        conditions = self.conditions.get(raw["type"])
+        if conditions:
+            problems = [
+                Problem(file, line, name, f"{'required' if required else 'allowed only'} when {_words(when)}")
+                for name, required, when in conditions
+                if (name in data) != required and _all_match(data, when) == required
+            ]
+            if problems:
+                raise InputError(problems)
         return Fact(
             id=model.id,  # type: ignore[attr-defined]
             type=raw["type"],
@@ -339,6 +358,18 @@ class Vocabulary:
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema of one fact (validation mode), each type and field described by its meaning."""
         return TypeAdapter(self.union).json_schema(mode="validation")
+
+
+def _all_match(fields: dict[str, Any], when: dict[str, Any]) -> bool:
+    return all(_matches(fields.get(other), wanted) for other, wanted in when.items())
+
+
+def _words(when: dict[str, Any]) -> str:
+    """``{what: [a, b]}`` -> ``what is a or b``, for a message."""
+    return " and ".join(
+        f"{name} is {wanted}" if isinstance(wanted, str) else f"{name} is {' or '.join(wanted)}"
+        for name, wanted in when.items()
+    )
 
 
 def _matches(value: Any, wanted: str | list[str]) -> bool:
@@ -389,7 +420,7 @@ def _declaration_problems(error: ValidationError, tree: Any, display: str) -> li
 
 _DECLARATION_KEYS = frozenset(
     {"types", "meaning", "fields", "optional", "type", "negative", "min", "max", "places", "pattern"}
-    | {"values", "default", "to", "cases", "when", "names", "of"}
+    | {"values", "default", "to", "cases", "when", "names", "of", "required_when", "only_when"}
 )
 
 
@@ -442,6 +473,12 @@ def _consistency_problems(declaration: VocabularyDecl, tree: Any, display: str) 
                 for number, case in enumerate(item.cases):
                     for other, wanted in case.when.items():
                         _check_case(decl, other, wanted, [*at, "cases", number, "when"], problem)
+            for key in ("required_when", "only_when"):
+                when = getattr(kind, key)
+                if when is not None and not kind.optional:
+                    problem([*at, key], f"{key}: is for an optional field; add optional: true")
+                for other, wanted in (when or {}).items():
+                    _check_case(decl, other, wanted, [*at, key], problem)
     return problems
 
 
@@ -472,6 +509,7 @@ def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -
     refs: dict[str, dict[str, RefKind]] = {}
     names: dict[str, tuple[str, str]] = {}
     of_kind: dict[str, list[tuple[str, str]]] = {}
+    conditions: dict[str, list[tuple[str, bool, dict[str, Any]]]] = {}
     for type_name, decl in declaration.types.items():
         fields: dict[str, Any] = {"type": (Literal[type_name], ...)}
         for field_name, kind in decl.fields.items():
@@ -482,6 +520,9 @@ def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -
                 refs.setdefault(type_name, {})[field_name] = item
             if isinstance(item, NameKind):
                 names.setdefault(item.names, (type_name, field_name))
+            for required, when in ((True, kind.required_when), (False, kind.only_when)):
+                if when is not None:
+                    conditions.setdefault(type_name, []).append((field_name, required, when))
         models[type_name] = create_model(  # type: ignore[call-overload]
             _model_name(type_name), __base__=_FactModel, __doc__=decl.meaning, __module__=__name__, **fields
         )
@@ -495,6 +536,7 @@ def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -
         refs=refs,
         names=names,
         fields_of_kind={kind: tuple(places) for kind, places in of_kind.items()},
+        conditions={kind: tuple(rules) for kind, rules in conditions.items()},
     )
 
 
