@@ -23,7 +23,7 @@ import pytest
 
 from covenant import facts
 from covenant.diagnostics import InputError
-from covenant.facts import decode_line, parse_fact
+from covenant.facts import Fact, decode_line, parse_fact
 from covenant.language.loader import VOCABULARY_FILE, read_yaml
 from covenant.language.scenariofiles import _text, scenario_files
 from covenant.language.vocabulary import (
@@ -474,3 +474,48 @@ def test_conditions_name_one_of_fields_of_optional_fields(tmp_path: Path) -> Non
         "7:56: types, notice, fields, period, only_when, kind: when: names 'kind', which is not a one_of field of "
         "this type",
     ]
+
+
+# The checks across facts, from the declared kinds.
+
+
+def logs_of_facts() -> list[list[Fact]]:
+    """The example log and each scenario's facts, parsed, as the logs the checks across facts see."""
+    logs = [[parse_fact(raw, str(EXAMPLE_FACTS), n, n) for n, raw in enumerate(example_facts(), 1)]]
+    for path in scenario_files(AMNIS_RULES):
+        for scenario in read_yaml(path)["scenarios"]:
+            raws = [_text(raw) for raw in scenario.get("facts") or []]
+            logs.append([parse_fact(raw, str(path), n, n) for n, raw in enumerate(raws, 1)])
+    return logs
+
+
+def test_dangling_refs_are_found_as_facts_py_finds_them() -> None:
+    found: list[str] = []
+    for log in logs_of_facts():
+        for step in (2, 3, 5, 7):
+            kept = [fact for n, fact in enumerate(log) if n % step]
+            dropped = [fact for n, fact in enumerate(log) if not n % step]
+            rejected_ids = {fact.id: f"{fact.file}:{fact.line}" for fact in dropped[::2]}
+            offerings = {fact.fields["ref"]: "x.jsonl:1" for fact in dropped[::2] if fact.type == "financing"}
+            expected = list(facts._ref_problems(kept, rejected_ids, offerings))
+            assert list(VOCABULARY.ref_problems(kept, rejected_ids, {"offering": offerings})) == expected
+            found.extend(problem.message for _, problem in expected)
+    assert len(found) > 100
+    for start in ("no fact has id", "names fact", "no financing fact has ref", "names offering"):
+        assert any(message.startswith(start) for message in found), start
+
+
+def test_unknown_parties_rules_and_clauses_are_found_as_facts_py_finds_them() -> None:
+    every = [fact for log in logs_of_facts() for fact in log]
+    found = 0
+    for parties in ({"sds", "alpha", "bristol"}, {"sds"}, set()):
+        for fact in every:
+            expected = sorted(facts.buyer_problems(fact, parties))
+            assert sorted(VOCABULARY.party_problems(fact, parties)) == expected
+            found += len(expected)
+    for rule_ids, clauses in ((["reserve-list", "lock-up"], ["4(e)"]), ([], []), (["sec-report-copies"], ["4(m)"])):
+        for fact in every:
+            expected = facts.reference_problems(fact, rule_ids, clauses)
+            assert VOCABULARY.folder_problems(fact, rule_ids, clauses) == expected
+            found += len(expected)
+    assert found > 100

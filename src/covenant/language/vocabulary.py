@@ -18,6 +18,7 @@ below) for the field types and the ``Fact`` it builds.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -358,6 +359,73 @@ class Vocabulary:
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema of one fact (validation mode), each type and field described by its meaning."""
         return TypeAdapter(self.union).json_schema(mode="validation")
+
+    # The checks across facts, from the declared kinds: what facts.py writes out for the Amnis form
+    # (``_ref_problems``, ``buyer_problems``, ``reference_problems``), with the same messages.
+
+    def ref_problems(
+        self, facts: Sequence[Fact], rejected_ids: dict[str, str], rejected_names: dict[str, dict[str, str]]
+    ) -> Iterable[tuple[Fact, Problem]]:
+        """Facts whose ref names no fact of ``facts`` (or no fact giving that name), and why.
+
+        ``rejected_names`` holds, per shared name, the values given by lines that were refused, and where.
+        """
+        ids = {f.id for f in facts}
+        given = {
+            name: {f.fields.get(field) for f in facts if f.type == kind} for name, (kind, field) in self.names.items()
+        }
+        for fact in facts:
+            for name in self.refs.get(fact.type, ()):
+                value = fact.fields.get(name)
+                if value is None:
+                    continue
+                target = self.ref_target(fact, name)
+                for ref in value if isinstance(value, list) else [value]:
+                    if target in self.names and ref not in given[target]:
+                        kind, field_name = self.names[target]
+                        message = f"no {kind} fact has {field_name} {ref!r} ({_article(target)} {target})"
+                        place = rejected_names.get(target, {}).get(ref)
+                        if place is not None:
+                            message = f"names {target} {ref!r}, whose {kind} fact is invalid or was skipped ({place})"
+                        yield fact, Problem(fact.file, fact.line, name, message)
+                    elif target not in self.names and ref not in ids:
+                        message = f"no fact has id {ref!r}"
+                        if ref in rejected_ids:
+                            message = f"names fact {ref!r}, which is invalid or was skipped ({rejected_ids[ref]})"
+                        yield fact, Problem(fact.file, fact.line, name, message)
+
+    def party_problems(self, fact: Fact, parties: Iterable[str], word: str = "buyer") -> list[Problem]:
+        """Every party a fact names must be a party of the agreement (``word``: what the form calls them)."""
+        known = set(parties)
+        problems = []
+        for kind, name in self.fields_of_kind.get("party", ()):
+            if kind != fact.type:
+                continue
+            value = fact.fields.get(name)
+            for party in value if isinstance(value, list) else [value] if value is not None else []:
+                if party not in known:
+                    message = f"unknown {word} {party!r}; the agreement's {word}s are {', '.join(sorted(known))}"
+                    problems.append(Problem(fact.file, fact.line, name, message))
+        return problems
+
+    def folder_problems(self, fact: Fact, rule_ids: Iterable[str], clauses: Iterable[str]) -> list[Problem]:
+        """A ``rule`` field names a rule of the folder and a ``clause`` field one of its clauses."""
+        problems = []
+        for kind, known, what in (("rule", set(rule_ids), "rule id"), ("clause", set(clauses), "clause")):
+            for fact_type, name in self.fields_of_kind.get(kind, ()):
+                value = fact.fields.get(name) if fact_type == fact.type else None
+                if value is None or value in known:
+                    continue
+                close = difflib.get_close_matches(str(value), sorted(known), n=1, cutoff=0.6)
+                every = f"the {what}s of the rules: {', '.join(sorted(known))}"
+                hint = f"did you mean {close[0]!r}?" if close else every
+                message = f"no rule of this folder has the {what} {value!r}"
+                problems.append(Problem(fact.file, fact.line, name, message, hint=hint))
+        return problems
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _all_match(fields: dict[str, Any], when: dict[str, Any]) -> bool:
