@@ -467,12 +467,14 @@ def test_conditions_name_one_of_fields_of_optional_fields(tmp_path: Path) -> Non
       what: {type: one_of, values: [a, b]}
       ref: {type: ref, to: any, required_when: {what: c}}
       period: {type: date, optional: true, only_when: {kind: a}}
+      by: {type: list, of: {type: party, optional: true}}
 """
     assert problems_of(tmp_path, text) == [
         "6:33: types, notice, fields, ref, required_when: required_when: is for an optional field; add optional: true",
         "6:49: types, notice, fields, ref, required_when, what: 'c' is not one of what's values",
         "7:56: types, notice, fields, period, only_when, kind: when: names 'kind', which is not a one_of field of "
         "this type",
+        "8:24: types, notice, fields, by, of: optional, required_when and only_when are for the list, not its items",
     ]
 
 

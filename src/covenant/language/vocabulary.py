@@ -526,6 +526,8 @@ def _consistency_problems(declaration: VocabularyDecl, tree: Any, display: str) 
             item = kind.of if isinstance(kind, ListKind) else kind
             if isinstance(kind, ListKind) and kind.min is not None and kind.max is not None and kind.min > kind.max:
                 problem(at, "min is more than max")
+            if isinstance(kind, ListKind) and (kind.of.optional or kind.of.required_when or kind.of.only_when):
+                problem([*at, "of"], "optional, required_when and only_when are for the list, not its items")
             bounded = isinstance(item, IntegerKind | DecimalKind) and None not in (item.min, item.max)
             if bounded and item.min > item.max:  # type: ignore[union-attr, operator]
                 problem(at, "min is more than max")
