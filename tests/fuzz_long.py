@@ -391,7 +391,7 @@ def shipped_rules() -> list[dict[str, Any]]:
 
     out = []
     for path in sorted(AMNIS_RULES.glob("*.yaml")):
-        if path.name == AGREEMENT_FILE:
+        if path.name in (AGREEMENT_FILE, "vocabulary.yaml"):
             continue
         try:
             out.append(json.loads(json.dumps(plain_data(read_yaml(path)), default=str)))

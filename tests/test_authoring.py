@@ -202,7 +202,7 @@ def _validator(kind: str) -> jsonschema.Draft202012Validator:
 
 def test_every_shipped_file_validates_against_its_schema() -> None:
     rules = _validator("rules")
-    files = sorted(p for p in AMNIS_RULES.glob("*.yaml") if p.name != AGREEMENT_FILE)
+    files = sorted(p for p in AMNIS_RULES.glob("*.yaml") if p.name not in (AGREEMENT_FILE, "vocabulary.yaml"))
     assert files
     for path in files:
         assert path.read_text(encoding="utf-8").startswith(f"{SCHEMA_LINE}../../schemas/rule.schema.json")

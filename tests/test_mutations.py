@@ -42,7 +42,7 @@ def _rule_files() -> dict[str, Path]:
     out = {}
     for path in sorted(AMNIS_RULES.glob("*.yaml")):
         tree = yaml.load(path.read_text(encoding="utf-8"))
-        if path.name != "agreement.yaml":
+        if path.name not in ("agreement.yaml", "vocabulary.yaml"):
             out[tree["id"]] = path
     return out
 

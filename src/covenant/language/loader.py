@@ -53,6 +53,8 @@ __all__ = [
 ]
 
 AGREEMENT_FILE = "agreement.yaml"
+VOCABULARY_FILE = "vocabulary.yaml"
+"""The form's fact vocabulary (language/vocabulary.py): in the folder, not a rule file."""
 
 RULE_ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)
 
@@ -134,9 +136,9 @@ def _validate(adapter_or_model: Any, tree: Any, display: str) -> Any:
 
 
 def rule_paths(folder: Path) -> list[Path]:
-    """The rule files of a folder, in the order they are read and reported (agreement.yaml is not a rule)."""
+    """The rule files of a folder, in reading order (agreement.yaml and the vocabulary are not rules)."""
     paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
-    return [p for p in paths if p.name != AGREEMENT_FILE]
+    return [p for p in paths if p.name not in (AGREEMENT_FILE, VOCABULARY_FILE)]
 
 
 def load_file(path: Path, model: Any) -> tuple[Any, Any, str, list[Problem]]:

@@ -1,0 +1,705 @@
+"""A form's fact vocabulary, declared in its rule folder (``vocabulary.yaml``), turned into fact models.
+
+Which facts a log may record belongs to the agreement form, not to the
+program: a lawyer who needs a dividend, a cash balance or a notice from a
+holder writes a few lines of YAML instead of asking for a Python class
+(docs/vocabulary.md). The file is read like a rule file (safe YAML with
+positions, every mistake a ``Problem`` with file, line and field), then each
+fact type becomes a pydantic model built at load with ``create_model`` from
+the very field types ``facts.py`` declares (``FactDate``, ``Amount``,
+``Identifier``...), so a generated model accepts, converts and refuses
+exactly what the hand-written one does, with the same messages and at the
+same speed (tests/test_vocabulary.py holds the Amnis form to that).
+
+This module lives in ``language/`` because it reads a file of the rule
+folder with ``loader.read_yaml``/``locate``; it imports ``facts`` (a floor
+below) for the field types and the ``Fact`` it builds.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+)
+
+from covenant.diagnostics import InputError, Problem
+from covenant.facts import (
+    _COMMON_FIELDS,
+    COMMON_FIELDS,
+    MAX_AMOUNT,
+    Amount,
+    Fact,
+    FactDate,
+    Identifier,
+    Month,
+    Shares,
+    Text,
+    _clip,
+    _describe,
+    _FactModel,
+)
+from covenant.language.loader import VOCABULARY_FILE, locate, plain_data, read_yaml
+from covenant.language.plainwords import did_you_mean, place
+
+ANY_FACT = "any"
+"""A ``ref`` to ``any`` names a fact of any type (by its id)."""
+
+_NAME = r"^[a-z][a-z0-9_]*$"
+Name = Annotated[str, Field(pattern=_NAME, max_length=60)]
+Meaning = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+# The declaration file. Each kind of field is one model, told apart by ``type:``.
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+When = dict[Name, Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]]
+"""Values of other fields of the fact (``one_of`` fields): ``{what: default_notice}``, ``{what: [a, b]}``."""
+
+
+class _Kind(_Strict):
+    meaning: Meaning | None = None
+    optional: bool = False
+    required_when: When | None = None
+    """An optional field that must be given when the fact's other fields have these values."""
+    only_when: When | None = None
+    """An optional field that may be given only when the fact's other fields have these values."""
+
+
+class DateKind(_Kind):
+    """A calendar day written YYYY-MM-DD, between 1900 and 2199."""
+
+    type: Literal["date"]
+
+
+class MonthKind(_Kind):
+    """A month written YYYY-MM."""
+
+    type: Literal["month"]
+
+
+class AmountKind(_Kind):
+    """Money in USD: a decimal string or number, at most six places; zero or more unless ``negative``."""
+
+    type: Literal["amount"]
+    negative: bool = False
+
+
+class DecimalKind(_Kind):
+    """A rate or fraction (``"0.0325"``), within ``min`` and ``max`` when given."""
+
+    type: Literal["decimal"]
+    min: Decimal | None = None
+    max: Decimal | None = None
+    places: Annotated[int, Field(ge=0, le=12)] = 6
+
+
+class IntegerKind(_Kind):
+    """A whole number (JSON integer), within ``min`` and ``max`` when given."""
+
+    type: Literal["integer"]
+    min: int | None = None
+    max: int | None = None
+
+
+class SharesKind(_Kind):
+    """A share count: a whole number from 0 to a quadrillion."""
+
+    type: Literal["shares"]
+
+
+class TextKind(_Kind):
+    """Text of 1 to 500 characters; with ``pattern``, text the pattern (a regular expression) matches."""
+
+    type: Literal["text"]
+    pattern: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a regular expression: {error}") from None
+        return value
+
+
+class IdentifierKind(_Kind):
+    """A name written like an id: letters, digits and ``_ . : - / #``."""
+
+    type: Literal["identifier"]
+
+
+class OneOfKind(_Kind):
+    """One of the ``values`` listed."""
+
+    type: Literal["one_of"]
+    values: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(min_length=1, max_length=200)]
+
+
+class BoolKind(_Kind):
+    """true or false (JSON booleans only); ``default`` is taken when the field is absent."""
+
+    type: Literal["bool"]
+    default: bool | None = None
+
+
+class PartyKind(_Kind):
+    """The id of a party of the agreement (a Buyer, a holder, a lender): checked against agreement.yaml."""
+
+    type: Literal["party"]
+
+
+class RefCase(_Strict):
+    """When another field of the fact has one of these values, the ref names ``to`` instead."""
+
+    when: When
+    to: Name
+
+
+class RefKind(_Kind):
+    """The id of another fact of the log (of type ``to``, or ``any``), or a name declared by a ``name`` field."""
+
+    type: Literal["ref"]
+    to: Name | Annotated[list[Name], Field(min_length=1)]
+    cases: list[RefCase] = Field(default_factory=list)
+
+    def targets(self) -> tuple[str, ...]:
+        return (self.to,) if isinstance(self.to, str) else tuple(self.to)
+
+
+class NameKind(_Kind):
+    """A name several facts share (an offering named by each of its steps); ``ref`` fields may name it."""
+
+    type: Literal["name"]
+    names: Name
+
+
+class RuleKind(_Kind):
+    """The id of a rule of the folder (a waiver names the rule waived)."""
+
+    type: Literal["rule"]
+
+
+class ClauseKind(_Kind):
+    """A clause of the folder's rules, as they write it (``4(e)``)."""
+
+    type: Literal["clause"]
+
+
+ItemKind = Annotated[
+    DateKind
+    | MonthKind
+    | AmountKind
+    | DecimalKind
+    | IntegerKind
+    | SharesKind
+    | TextKind
+    | IdentifierKind
+    | OneOfKind
+    | PartyKind
+    | RefKind
+    | NameKind
+    | RuleKind
+    | ClauseKind,
+    Field(discriminator="type"),
+]
+
+
+class ListKind(_Kind):
+    """A JSON list of ``of`` (a kind's name, or a kind with its options), ``min`` to ``max`` items."""
+
+    type: Literal["list"]
+    of: ItemKind
+    min: Annotated[int, Field(ge=0)] | None = None
+    max: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("of", mode="before")
+    @classmethod
+    def _kind_name(cls, value: Any) -> Any:
+        return {"type": value} if isinstance(value, str) else value
+
+
+FieldKind = Annotated[ItemKind | BoolKind | ListKind, Field(discriminator="type")]
+KINDS = (
+    "date",
+    "month",
+    "amount",
+    "decimal",
+    "integer",
+    "shares",
+    "text",
+    "identifier",
+    "one_of",
+    "bool",
+    "party",
+    "ref",
+    "name",
+    "rule",
+    "clause",
+    "list",
+)
+
+
+class FactTypeDecl(_Strict):
+    """One type of fact: what it records, and its fields besides id, type, date, agreement and note."""
+
+    meaning: Meaning
+    fields: dict[Name, FieldKind] = Field(default_factory=dict)
+
+
+class VocabularyDecl(_Strict):
+    """``vocabulary.yaml``: the fact types of one agreement form, in the order the schema lists them."""
+
+    types: Annotated[dict[Name, FactTypeDecl], Field(min_length=1, max_length=500)]
+
+
+# The generated vocabulary.
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The fact models of one form, and what the checks across facts need to know about their fields."""
+
+    file: str
+    declaration: VocabularyDecl
+    models: dict[str, type[_FactModel]]
+    """Fact type -> its model, in declaration order (what ``facts.FACT_TYPES`` is for the Amnis form)."""
+    union: Any
+    adapter: TypeAdapter[Any]
+    refs: dict[str, dict[str, RefKind]]
+    """Fact type -> its ``ref`` fields (a list of refs included)."""
+    names: dict[str, tuple[str, str]]
+    """A shared name (``offering``) -> the fact type and field that give it."""
+    fields_of_kind: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """A kind (``party``, ``rule``, ``clause``) -> every (fact type, field) of it, lists included."""
+    conditions: dict[str, tuple[tuple[str, bool, dict[str, Any]], ...]] = field(default_factory=dict)
+    """Fact type -> (field, required (else only allowed), when) for its fields with required_when/only_when."""
+
+    def refs_to_facts(self) -> dict[str, str]:
+        """Fact type -> field, for refs that always name another fact of the log (``facts.REFS_TO_FACTS``)."""
+        out: dict[str, str] = {}
+        for kind, refs in self.refs.items():
+            for name, ref in refs.items():
+                if not ref.cases and all(t not in self.names for t in ref.targets()):
+                    out[kind] = name
+        return out
+
+    def ref_target(self, fact: Fact, name: str) -> str:
+        """What ``fact``'s ref ``name`` names here: a shared name (``offering``) or ``any`` fact of a type."""
+        ref = self.refs[fact.type][name]
+        for case in ref.cases:
+            if all(_matches(fact.fields.get(other), wanted) for other, wanted in case.when.items()):
+                return case.to
+        targets = ref.targets()
+        return targets[0] if len(targets) == 1 and targets[0] in self.names else ANY_FACT
+
+    def parse_fact(self, raw: dict[str, Any], file: str, line: int, order: int) -> Fact:
+        """Validate one decoded JSON object as ``facts.parse_fact`` does; raise ``InputError`` with every problem."""
+        try:
+            model = self.adapter.validate_python(raw)
+        except ValidationError as error:
+            raise InputError(
+                Problem(file, line, self._field_path(e["loc"]), _describe(e)) for e in error.errors()
+            ) from None
+        data = {
+            name: list(value) if isinstance(value, list) else value
+            for name, value in model.__dict__.items()
+            if value is not None and name not in _COMMON_FIELDS
+        }
+        conditions = self.conditions.get(raw["type"])
+        if conditions:
+            problems = [
+                Problem(file, line, name, f"{'required' if required else 'allowed only'} when {_words(when)}")
+                for name, required, when in conditions
+                if (name in data) != required and _all_match(data, when) == required
+            ]
+            if problems:
+                raise InputError(problems)
+        return Fact(
+            id=model.id,  # type: ignore[attr-defined]
+            type=raw["type"],
+            date=model.date,  # type: ignore[attr-defined]
+            fields=data,
+            file=file,
+            line=line,
+            order=order,
+            agreement=model.agreement,  # type: ignore[attr-defined]
+            note=model.note,  # type: ignore[attr-defined]
+        )
+
+    def _field_path(self, loc: Sequence[int | str]) -> str:
+        parts = [str(p) for p in loc]
+        if parts and parts[0] in self.models:
+            parts = parts[1:]
+        return _clip(".".join(parts), 60) or "type"
+
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema of one fact (validation mode), each type and field described by its meaning."""
+        return TypeAdapter(self.union).json_schema(mode="validation")
+
+    # The checks across facts, from the declared kinds: what facts.py writes out for the Amnis form
+    # (``_ref_problems``, ``buyer_problems``, ``reference_problems``), with the same messages.
+
+    def ref_problems(
+        self, facts: Sequence[Fact], rejected_ids: dict[str, str], rejected_names: dict[str, dict[str, str]]
+    ) -> Iterable[tuple[Fact, Problem]]:
+        """Facts whose ref names no fact of ``facts`` (or no fact giving that name), and why.
+
+        ``rejected_names`` holds, per shared name, the values given by lines that were refused, and where.
+        """
+        ids = {f.id for f in facts}
+        given = {
+            name: {f.fields.get(field) for f in facts if f.type == kind} for name, (kind, field) in self.names.items()
+        }
+        for fact in facts:
+            for name in self.refs.get(fact.type, ()):
+                value = fact.fields.get(name)
+                if value is None:
+                    continue
+                target = self.ref_target(fact, name)
+                for ref in value if isinstance(value, list) else [value]:
+                    if target in self.names and ref not in given[target]:
+                        kind, field_name = self.names[target]
+                        message = f"no {kind} fact has {field_name} {ref!r} ({_article(target)} {target})"
+                        place = rejected_names.get(target, {}).get(ref)
+                        if place is not None:
+                            message = f"names {target} {ref!r}, whose {kind} fact is invalid or was skipped ({place})"
+                        yield fact, Problem(fact.file, fact.line, name, message)
+                    elif target not in self.names and ref not in ids:
+                        message = f"no fact has id {ref!r}"
+                        if ref in rejected_ids:
+                            message = f"names fact {ref!r}, which is invalid or was skipped ({rejected_ids[ref]})"
+                        yield fact, Problem(fact.file, fact.line, name, message)
+
+    def party_problems(self, fact: Fact, parties: Iterable[str], word: str = "buyer") -> list[Problem]:
+        """Every party a fact names must be a party of the agreement (``word``: what the form calls them)."""
+        known = set(parties)
+        problems = []
+        for kind, name in self.fields_of_kind.get("party", ()):
+            if kind != fact.type:
+                continue
+            value = fact.fields.get(name)
+            for party in value if isinstance(value, list) else [value] if value is not None else []:
+                if party not in known:
+                    message = f"unknown {word} {party!r}; the agreement's {word}s are {', '.join(sorted(known))}"
+                    problems.append(Problem(fact.file, fact.line, name, message))
+        return problems
+
+    def folder_problems(self, fact: Fact, rule_ids: Iterable[str], clauses: Iterable[str]) -> list[Problem]:
+        """A ``rule`` field names a rule of the folder and a ``clause`` field one of its clauses."""
+        problems = []
+        for kind, known, what in (("rule", set(rule_ids), "rule id"), ("clause", set(clauses), "clause")):
+            for fact_type, name in self.fields_of_kind.get(kind, ()):
+                value = fact.fields.get(name) if fact_type == fact.type else None
+                if value is None or value in known:
+                    continue
+                close = difflib.get_close_matches(str(value), sorted(known), n=1, cutoff=0.6)
+                every = f"the {what}s of the rules: {', '.join(sorted(known))}"
+                hint = f"did you mean {close[0]!r}?" if close else every
+                message = f"no rule of this folder has the {what} {value!r}"
+                problems.append(Problem(fact.file, fact.line, name, message, hint=hint))
+        return problems
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _all_match(fields: dict[str, Any], when: dict[str, Any]) -> bool:
+    return all(_matches(fields.get(other), wanted) for other, wanted in when.items())
+
+
+def _words(when: dict[str, Any]) -> str:
+    """``{what: [a, b]}`` -> ``what is a or b``, for a message."""
+    return " and ".join(
+        f"{name} is {wanted}" if isinstance(wanted, str) else f"{name} is {' or '.join(wanted)}"
+        for name, wanted in when.items()
+    )
+
+
+def _matches(value: Any, wanted: str | list[str]) -> bool:
+    return value in wanted if isinstance(wanted, list) else value == wanted
+
+
+def load_vocabulary(path: Path) -> Vocabulary:
+    """Read, check and build a form's ``vocabulary.yaml``; raise ``InputError`` with every problem."""
+    display = str(path)
+    tree = read_yaml(path)
+    if not isinstance(tree, dict):
+        raise InputError([Problem(display, 1, None, "expected a mapping with types:", code="vocabulary")])
+    try:
+        declaration = VocabularyDecl.model_validate(plain_data(tree))
+    except ValidationError as error:
+        raise InputError(_declaration_problems(error, tree, display)) from None
+    problems = _consistency_problems(declaration, tree, display)
+    if problems:
+        raise InputError(problems)
+    return build_vocabulary(declaration, display)
+
+
+def _declaration_problems(error: ValidationError, tree: Any, display: str) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        path = _file_path(item["loc"])
+        line, column = locate(tree, path)
+        kind = item["type"]
+        hint = None
+        if kind == "extra_forbidden":
+            text, shown = f"unknown key {_clip(repr(path[-1]), 60)}", path[:-1]
+            hint = did_you_mean(str(path[-1]), _DECLARATION_KEYS)
+        elif kind == "missing":
+            text, shown = f"required key {path[-1]!r} is missing", path[:-1]
+        elif kind == "union_tag_invalid":
+            tag = item["ctx"]["tag"]
+            text, shown = f"unknown kind of field {_clip(repr(tag), 60)}; the kinds are {', '.join(KINDS)}", path
+            hint = did_you_mean(str(tag), KINDS)
+        elif kind == "union_tag_not_found":
+            text, shown = f"a field needs type: (one of {', '.join(KINDS)})", path
+        elif kind == "string_pattern_mismatch":
+            text, shown = "a name of lower-case letters, digits and _ (such as use_of_proceeds)", path
+        else:
+            text, shown = _clip(str(item["msg"]).removeprefix("Value error, "), 300), path
+        problems.append(Problem(display, line, place(shown), text, column, code="vocabulary", hint=hint))
+    return problems
+
+
+_DECLARATION_KEYS = frozenset(
+    {"types", "meaning", "fields", "optional", "type", "negative", "min", "max", "places", "pattern"}
+    | {"values", "default", "to", "cases", "when", "names", "of", "required_when", "only_when"}
+)
+
+
+def _file_path(loc: Sequence[int | str]) -> list[int | str]:
+    """The error's place in the file: without the kind pydantic adds after a field (``ref``) or ``[key]``."""
+    path: list[int | str] = []
+    for part in loc:
+        after_field = (len(path) >= 2 and path[-2] == "fields") or path[-1:] == ["of"]
+        if part == "[key]" or (after_field and part in KINDS and isinstance(part, str)):
+            continue
+        path.append(part)
+    return path
+
+
+def _consistency_problems(declaration: VocabularyDecl, tree: Any, display: str) -> list[Problem]:
+    """What each field may not say on its own: refs name declared types or names, cases name one_of values."""
+    problems: list[Problem] = []
+
+    def problem(path: list[int | str], message: str, hint: str | None = None) -> None:
+        line, column = locate(tree, path)
+        problems.append(Problem(display, line, place(path), message, column, code="vocabulary", hint=hint))
+
+    names = {kind.names for decl in declaration.types.values() for kind in _kinds(decl) if isinstance(kind, NameKind)}
+    known = set(declaration.types) | names | {ANY_FACT}
+    models: dict[str, str] = {}
+    for type_name, decl in declaration.types.items():
+        model_name = _model_name(type_name)
+        if model_name in models:
+            problem(["types", type_name], f"reads as {models[model_name]!r} in the schema; choose another name")
+        models[model_name] = type_name
+        for field_name, kind in decl.fields.items():
+            at: list[int | str] = ["types", type_name, "fields", field_name]
+            if field_name in COMMON_FIELDS:
+                problem(at, f"every fact has {field_name!r}; a type does not declare it")
+            item = kind.of if isinstance(kind, ListKind) else kind
+            if isinstance(kind, ListKind) and kind.min is not None and kind.max is not None and kind.min > kind.max:
+                problem(at, "min is more than max")
+            if isinstance(kind, ListKind) and (kind.of.optional or kind.of.required_when or kind.of.only_when):
+                problem([*at, "of"], "optional, required_when and only_when are for the list, not its items")
+            bounded = isinstance(item, IntegerKind | DecimalKind) and None not in (item.min, item.max)
+            if bounded and item.min > item.max:  # type: ignore[union-attr, operator]
+                problem(at, "min is more than max")
+            if isinstance(kind, BoolKind) and kind.default is not None and kind.optional:
+                problem(at, "a field with a default is not optional; remove optional:")
+            if isinstance(item, OneOfKind) and len(set(item.values)) != len(item.values):
+                problem([*at, "values"], "a value is listed twice")
+            if isinstance(item, RefKind):
+                for target in (*item.targets(), *(case.to for case in item.cases)):
+                    if target not in known:
+                        hint = did_you_mean(target, known)
+                        problem([*at, "to"], f"no fact type or name {target!r} in this vocabulary", hint)
+                for number, case in enumerate(item.cases):
+                    for other, wanted in case.when.items():
+                        _check_case(decl, other, wanted, [*at, "cases", number, "when"], problem)
+            for key in ("required_when", "only_when"):
+                when = getattr(kind, key)
+                if when is not None and not kind.optional:
+                    problem([*at, key], f"{key}: is for an optional field; add optional: true")
+                for other, wanted in (when or {}).items():
+                    _check_case(decl, other, wanted, [*at, key], problem)
+    return problems
+
+
+def _check_case(decl: FactTypeDecl, other: str, wanted: str | list[str], at: list[int | str], problem: Any) -> None:
+    """A case's ``when:`` names a one_of field of the same type, and values it may take."""
+    target = decl.fields.get(other)
+    if not isinstance(target, OneOfKind):
+        problem([*at, other], f"when: names {other!r}, which is not a one_of field of this type")
+        return
+    for value in [wanted] if isinstance(wanted, str) else wanted:
+        if value not in target.values:
+            problem([*at, other], f"{value!r} is not one of {other}'s values", did_you_mean(value, target.values))
+
+
+def _kinds(decl: FactTypeDecl) -> Iterable[Any]:
+    for kind in decl.fields.values():
+        yield kind.of if isinstance(kind, ListKind) else kind
+
+
+def _model_name(type_name: str) -> str:
+    """``use_of_proceeds`` -> ``UseOfProceeds``: the name the JSON Schema gives the type."""
+    return "".join(part.capitalize() for part in type_name.split("_"))
+
+
+def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -> Vocabulary:
+    """One pydantic model per fact type, the discriminated union of them all, and the tables of refs and kinds."""
+    models: dict[str, type[_FactModel]] = {}
+    refs: dict[str, dict[str, RefKind]] = {}
+    names: dict[str, tuple[str, str]] = {}
+    of_kind: dict[str, list[tuple[str, str]]] = {}
+    conditions: dict[str, list[tuple[str, bool, dict[str, Any]]]] = {}
+    for type_name, decl in declaration.types.items():
+        fields: dict[str, Any] = {"type": (Literal[type_name], ...)}
+        for field_name, kind in decl.fields.items():
+            fields[field_name] = _field(kind)
+            item = kind.of if isinstance(kind, ListKind) else kind
+            of_kind.setdefault(item.type, []).append((type_name, field_name))
+            if isinstance(item, RefKind):
+                refs.setdefault(type_name, {})[field_name] = item
+            if isinstance(item, NameKind):
+                names.setdefault(item.names, (type_name, field_name))
+            for required, when in ((True, kind.required_when), (False, kind.only_when)):
+                if when is not None:
+                    conditions.setdefault(type_name, []).append((field_name, required, when))
+        models[type_name] = create_model(  # type: ignore[call-overload]
+            _model_name(type_name), __base__=_FactModel, __doc__=decl.meaning, __module__=__name__, **fields
+        )
+    union = Annotated[Union[tuple(models.values())], Field(discriminator="type")]  # noqa: UP007
+    return Vocabulary(
+        file=file,
+        declaration=declaration,
+        models=models,
+        union=union,
+        adapter=TypeAdapter(union),
+        refs=refs,
+        names=names,
+        fields_of_kind={kind: tuple(places) for kind, places in of_kind.items()},
+        conditions={kind: tuple(rules) for kind, rules in conditions.items()},
+    )
+
+
+def _field(kind: Any) -> tuple[Any, Any]:
+    """(annotation, default) of one declared field, for ``create_model``."""
+    annotation = _annotation(kind)
+    described = Field(description=kind.meaning) if kind.meaning else None
+    if isinstance(kind, BoolKind) and kind.default is not None:
+        default: Any = kind.default
+    elif kind.optional:
+        annotation, default = annotation | None, None
+    else:
+        default = ...
+    if described is None:
+        return annotation, default
+    return annotation, Field(default, description=kind.meaning)
+
+
+def _annotation(kind: Any) -> Any:
+    """The field type of ``facts.py`` a kind stands for, so values, messages and schema are the same."""
+    simple = {
+        "date": FactDate,
+        "month": Month,
+        "shares": Shares,
+        "identifier": Identifier,
+        "party": Identifier,
+        "ref": Identifier,
+        "name": Identifier,
+        "rule": Identifier,
+        "clause": Text,
+        "bool": StrictBool,
+    }
+    if kind.type in simple:
+        return simple[kind.type]
+    if isinstance(kind, AmountKind):
+        return _signed_amount() if kind.negative else Amount
+    if isinstance(kind, DecimalKind):
+        return _decimal(kind.min, kind.max, kind.places)
+    if isinstance(kind, IntegerKind):
+        return Annotated[StrictInt, Field(ge=kind.min, le=kind.max)]
+    if isinstance(kind, TextKind):
+        return Text if kind.pattern is None else Annotated[str, Field(pattern=kind.pattern)]
+    if isinstance(kind, OneOfKind):
+        return Literal[tuple(kind.values)]
+    if isinstance(kind, ListKind):
+        return Annotated[list[_annotation(kind.of)], Field(min_length=kind.min, max_length=kind.max)]  # type: ignore[misc]
+    raise AssertionError(kind.type)
+
+
+_DECIMAL_TEXT = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def _decimal_parser(low: Decimal | None, high: Decimal | None, places: int, what: str) -> Any:
+    """A parser like ``facts._parse_amount``'s, with its bounds: a string of digits or a JSON number, never a float."""
+
+    def parse(value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+            raise ValueError(f'expected {what}: a decimal string such as "0.0325" or a number')
+        text = str(value).strip()
+        if isinstance(value, str) and not _DECIMAL_TEXT.match(text):
+            raise ValueError(f"{value!r} is not a decimal number")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a decimal number") from None
+        if not number.is_finite():
+            raise ValueError(f"{value!r} is not a finite number")
+        if low is not None and number < low:
+            raise ValueError(f"{value!r} is below {low}")
+        if high is not None and number > high:
+            raise ValueError(f"{value!r} is above {high}")
+        exponent = number.as_tuple().exponent
+        assert isinstance(exponent, int)  # finite
+        if exponent < -places:
+            raise ValueError(f"{value!r} has more than {places} decimal places")
+        return number.quantize(Decimal(1)) if exponent > 0 else number
+
+    return parse
+
+
+def _decimal(low: Decimal | None, high: Decimal | None, places: int) -> Any:
+    schema: dict[str, Any] = {"type": ["string", "number"], "pattern": rf"^-?\d+(\.\d{{1,{places}}})?$"}
+    if low is not None:
+        schema["minimum"] = str(low)
+    if high is not None:
+        schema["maximum"] = str(high)
+    parser = _decimal_parser(low, high, places, "a decimal number")
+    return Annotated[Decimal, PlainValidator(parser), WithJsonSchema(schema)]
+
+
+def _signed_amount() -> Any:
+    """An amount that may be below zero (a net loss), as large either way as ``facts.Amount``."""
+    limit = MAX_AMOUNT - Decimal("0.000001")
+    parser = _decimal_parser(-limit, limit, 6, "an amount")
+    schema = {"type": ["string", "number"], "pattern": r"^-?\d+(\.\d{1,6})?$"}
+    return Annotated[Decimal, PlainValidator(parser), WithJsonSchema(schema)]
