@@ -65,7 +65,7 @@ from covenant.facts import MAX_FACTS, MAX_LINE_BYTES, FactLog, expand_paths
 from covenant.language import RULE_ID, Agreement
 from covenant.pipeline import agreement_checks, build_empty_report, fact_accounting, portfolio_for
 from covenant.report import STATUS_ORDER, build_report
-from covenant.rulefiles import AGREEMENT_FILE, locate, read_yaml
+from covenant.rulefiles import AGREEMENT_FILE, locate, read_yaml, term_problems
 from covenant.textreport import render_text
 
 Render = Literal["json", "text"]
@@ -252,6 +252,12 @@ def _member(
         agreement = Agreement.model_validate(merged)
     except ValidationError as error:
         return None, _problems(error, tree, display, [*where, "terms"])
+    problems = []
+    for path, message in term_problems(agreement):
+        line, column = locate(tree, [*where, "terms", *path])
+        problems.append(Problem(display, line, ".".join(map(str, [*where, "terms", *path])), message, column))
+    if problems:
+        return None, problems
     return Member(id=entry.id, rules=folder, agreement=agreement), []
 
 

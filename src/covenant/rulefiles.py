@@ -13,8 +13,10 @@ Nothing in a rule file is ever executed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
-from covenant.diagnostics import InputError, Problem
+from covenant.calendar import BusinessCalendar, as_date
+from covenant.diagnostics import EXCERPT_CHARS, InputError, Problem, printable, read_input_file
 from covenant.language import Agreement, Rule
 from covenant.rulelimits import rule_problems, value_problems
 
@@ -58,12 +61,7 @@ class RuleFolder:
 def read_yaml(path: Path) -> Any:
     """Parse one YAML file safely; raise ``InputError`` with the line of any problem."""
     display = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError([Problem(display, None, None, f"cannot read: {error.strerror}")]) from None
-    if len(data) > MAX_RULE_FILE_BYTES:
-        raise InputError([Problem(display, None, None, f"file is over {MAX_RULE_FILE_BYTES:,} bytes")])
+    data = read_input_file(path, MAX_RULE_FILE_BYTES, "YAML file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -81,6 +79,8 @@ def read_yaml(path: Path) -> Any:
         raise InputError([Problem(display, None, None, f"not valid YAML: {error}")]) from None
     except RecursionError:
         raise InputError([Problem(display, None, None, f"nested deeper than {MAX_DEPTH} levels")]) from None
+    except (ValueError, OverflowError) as error:  # a plain scalar the checks above let through and ruamel cannot build
+        raise InputError([Problem(display, None, None, f"a value cannot be read: {error}")]) from None
     problems = value_problems(tree, display)
     if problems:
         raise InputError(problems)
@@ -104,12 +104,39 @@ def _refuse_unsafe_events(yaml: YAML, text: str, display: str) -> None:
             raise InputError(
                 [Problem(display, line, None, f"tags such as {tag} are not allowed in rule files", column)]
             )
+        if isinstance(event, ScalarEvent) and event.implicit[0] and event.style is None:
+            problem = _plain_scalar_problem(event.value)
+            if problem:
+                raise InputError([Problem(display, line, None, problem, column)])
         if isinstance(event, CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
                 raise InputError([Problem(display, line, None, f"nested deeper than {MAX_DEPTH} levels", column)])
         elif type(event).__name__ in ("MappingEndEvent", "SequenceEndEvent"):
             depth -= 1
+
+
+_INTEGER = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_TIMESTAMP = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[Tt ])")
+_MAX_INTEGER_DIGITS = 30
+
+
+def _plain_scalar_problem(value: str) -> str | None:
+    """What is wrong with an unquoted scalar YAML would build into a value that cannot exist.
+
+    ruamel turns ``2003-11-31`` into a date and ``999...`` into an int while it
+    builds the tree, and raises without a line when it cannot (Python refuses
+    integers of more than 4,300 digits); checked here, with the line.
+    """
+    if _INTEGER.match(value) and sum(c.isdigit() for c in value) > _MAX_INTEGER_DIGITS:
+        return f"an integer of more than {_MAX_INTEGER_DIGITS} digits"
+    stamp = _TIMESTAMP.match(value)
+    if stamp:
+        try:
+            date(*(int(part) for part in stamp.groups()))
+        except ValueError:
+            return f"{printable(value, limit=40)!r} is not a calendar date (write a real date, YYYY-MM-DD)"
+    return None
 
 
 def _explicit_tag(event: Any) -> bool:
@@ -202,6 +229,37 @@ def _validate(adapter_or_model: Any, tree: Any, display: str) -> Any:
         raise InputError(_validation_problems(error, tree, display)) from None
 
 
+def term_problems(agreement: Agreement) -> list[tuple[list[str | int], str]]:
+    """What the models cannot see in an agreement's terms: a fiscal year end that is no day, a calendar that is none.
+
+    Both change the damages or crash the evaluation, so ``check`` and
+    ``portfolio`` refuse them before evaluating (agreement.yaml and each
+    portfolio entry's merged ``terms``); lint reports the same with its own codes.
+    Returns (path of the key, message) pairs.
+    """
+    problems: list[tuple[list[str | int], str]] = []
+    month, _, day = agreement.fiscal_year_end.partition("-")
+    try:
+        date(2001, int(month), int(day))  # not a leap year: "02-29" ends no fiscal year every year
+    except ValueError:
+        problems.append((["fiscal_year_end"], f"{agreement.fiscal_year_end!r} is not a day of the year (write MM-DD)"))
+    settings = agreement.calendar
+    calendar = BusinessCalendar(
+        market=settings.business_days, country=settings.country, subdivision=settings.subdivision
+    )
+    try:
+        calendar.is_business_day(as_date("2000-01-03"))
+    except (NotImplementedError, KeyError, ValueError, LookupError) as error:
+        problems.append(
+            (
+                ["calendar"],
+                f"unknown business-day calendar ({printable(str(error), limit=EXCERPT_CHARS)}): business_days names a "
+                "financial market of the holidays package (USNY), or country a country (US) and subdivision one of it",
+            )
+        )
+    return problems
+
+
 def load_rule_folder(folder: Path) -> RuleFolder:
     """Load and validate ``agreement.yaml`` and every rule file of ``folder``."""
     problems: list[Problem] = []
@@ -209,11 +267,13 @@ def load_rule_folder(folder: Path) -> RuleFolder:
         raise InputError([Problem(str(folder), None, None, "no such rule folder")])
     agreement_path = folder / AGREEMENT_FILE
     agreement: Agreement | None = None
+    agreement_tree: Any = None
     if not agreement_path.is_file():
         problems.append(Problem(str(agreement_path), None, None, "missing: every rule folder has agreement.yaml"))
     else:
         try:
-            agreement = _validate(Agreement, read_yaml(agreement_path), str(agreement_path))
+            agreement_tree = read_yaml(agreement_path)
+            agreement = _validate(Agreement, agreement_tree, str(agreement_path))
         except InputError as error:
             problems.extend(error.problems)
     rules: list[SourcedRule] = []
@@ -241,7 +301,11 @@ def load_rule_folder(folder: Path) -> RuleFolder:
     if problems:
         raise InputError(problems)
     assert agreement is not None
-    problems = rule_problems([(r.file, r.tree) for r in rules], set(agreement.remedies))
+    problems = []
+    for path, message in term_problems(agreement):
+        line, column = locate(agreement_tree, path)
+        problems.append(Problem(str(agreement_path), line, ".".join(map(str, path)), message, column, code="rule"))
+    problems += rule_problems([(r.file, r.tree) for r in rules], set(agreement.remedies))
     if problems:
         raise InputError(problems)
     return RuleFolder(agreement=agreement, agreement_file=str(agreement_path), rules=tuple(rules), folder=folder)
