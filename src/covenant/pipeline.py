@@ -37,9 +37,17 @@ def _portfolio_for(folder: Path, _stamp: tuple[tuple[str, float], ...]) -> Portf
 
 
 def portfolio_for(folder: Path) -> Portfolio:
-    folder = folder.resolve()
+    folder = resolve_folder(folder)
     stamp = tuple(sorted((str(p), p.stat().st_mtime) for p in folder.glob("*.y*ml")))
     return _portfolio_for(folder, stamp)
+
+
+def resolve_folder(folder: Path) -> Path:
+    """``folder`` as an absolute path without links, or ``InputError`` (a symbolic link loop raised RuntimeError)."""
+    try:
+        return folder.resolve()
+    except (OSError, RuntimeError) as error:
+        raise InputError([Problem(str(folder), None, None, f"cannot resolve the path: {error}")]) from None
 
 
 def agreement_checks(form: CompiledForm) -> FactCheck:
