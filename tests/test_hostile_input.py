@@ -704,3 +704,15 @@ def test_a_scheduler_that_is_not_dask_exits_2_without_hanging(
     assert code == 2 and err.startswith("covenant: ") and err.count("\n") == 1, err
     assert "Dask" in err
     assert time.monotonic() - started < 20
+
+
+def test_control_codes_in_a_rule_file_are_escaped_by_lint_and_explain(tmp_path: Path) -> None:
+    rules = clause_with(tmp_path, "4(b)" + ESCAPES)
+    rule = rules / "4b-form-d.yaml"
+    rule.write_text(rule.read_text(encoding="utf-8").replace("id: form-d\n", 'id: form-d\n"bad\\e]0;x\\a": 1\n'))
+    code, out, err = run("lint", rules)
+    assert code == 1 and "bad\\x1b]0;x\\x07" in out and not RAW.search(out + err)
+    rules = clause_with(tmp_path / "again", "4(b)" + ESCAPES)
+    code, out, _ = run("explain", EXAMPLE_FACTS, "--rules", rules, "--rule", "form-d", "--trigger", "closing")
+    assert code == 0, out
+    assert "4(b)\\x1b]0;owned" in out and not RAW.search(out.replace("\n", ""))

@@ -67,14 +67,22 @@ def _terminate(number: int, _frame: FrameType | None) -> None:
     raise Terminated(number)
 
 
-def _catch_signals() -> None:
+def _catch_signals() -> dict[int, Any]:
+    """Handle SIGTERM and SIGHUP for the run; return the handlers they had, to put back after it."""
+    previous: dict[int, Any] = {}
     for name in ("SIGTERM", "SIGHUP"):
         number = getattr(signal, name, None)
         if number is not None:
             try:
-                signal.signal(number, _terminate)
+                previous[number] = signal.signal(number, _terminate)
             except ValueError:  # not the main thread (an embedding program): leave its handlers alone
-                return
+                break
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for number, handler in previous.items():
+        signal.signal(number, handler if handler is not None else signal.SIG_DFL)
 
 
 class Monitor(click.Group):
@@ -87,7 +95,13 @@ class Monitor(click.Group):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
-        _catch_signals()
+        previous = _catch_signals()
+        try:
+            return self._invoke(ctx)
+        finally:
+            _restore_signals(previous)  # a program or a test that runs the command keeps its own handlers
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             result = super().invoke(ctx)
             _flush_stdout()
