@@ -28,7 +28,7 @@ from rich.text import Text
 
 from covenant.calendar import Date, as_date
 from covenant.clitypes import as_of_option, output_option, skip_invalid_option
-from covenant.diagnostics import InputError, printable, printable_data
+from covenant.diagnostics import printable, printable_data
 from covenant.engine import EngineError
 from covenant.outputs import emit, refuse_input_as_output, write_atomically
 from covenant.pipeline import Checked
@@ -86,19 +86,17 @@ def evaluate(
     lenient: bool = False,
     with_progress: bool = False,
 ) -> Checked:
-    """``pipeline.check`` with progress; exit 2 with every problem on standard error when the input is bad."""
+    """``pipeline.check`` with progress.
+
+    Bad input (``InputError``) and files that cannot be read (``OSError``)
+    go up to the command group (``cli.Monitor``), the one place that prints
+    problems and exits 2.
+    """
     try:
         with progress(_describe(facts, rules_dir), enabled=with_progress):
             return run_check(list(facts), rules_dir, as_of, lenient=lenient)
-    except InputError as error:
-        for problem in error.problems:
-            click.echo(problem.format(), err=True)
-        sys.exit(EXIT_INPUT)
     except EngineError as error:
-        click.echo(f"covenant: the rule engine failed: {error}", err=True)
-        sys.exit(EXIT_INPUT)
-    except OSError as error:
-        click.echo(f"{printable(str(error.filename))}: cannot read: {error.strerror}", err=True)
+        click.echo(f"covenant: the rule engine failed: {printable(str(error))}", err=True)
         sys.exit(EXIT_INPUT)
 
 
