@@ -659,13 +659,28 @@ def _parse_int(text: str) -> int:
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """A directory means every ``*.jsonl`` log in it, in name order."""
+    """A directory means every ``*.jsonl`` log in it, in name order.
+
+    A directory without one is an input error ("no facts"): evaluating
+    nothing would report every agreement clean "as of None", and a nightly
+    job pointed at the wrong folder would never notice.
+    """
     out: list[Path] = []
+    problems: list[Problem] = []
     for path in paths:
         if path.is_dir():
-            out.extend(sorted(p for p in path.iterdir() if p.suffix == ".jsonl" and p.is_file()))
+            try:
+                logs = sorted(p for p in path.iterdir() if p.suffix == ".jsonl" and p.is_file())
+            except OSError as error:
+                problems.append(Problem(str(path), None, None, f"cannot read the folder: {error.strerror or error}"))
+                continue
+            if not logs:
+                problems.append(Problem(str(path), None, None, "no facts: the folder holds no fact log (*.jsonl)"))
+            out.extend(logs)
         else:
             out.append(path)
+    if problems:
+        raise InputError(problems)
     return out
 
 

@@ -45,9 +45,17 @@ def _evaluator_for(folder: Path, _stamp: tuple[tuple[str, float], ...]) -> FormE
 
 def evaluator_for(folder: Path) -> FormEvaluator:
     """The rule folder compiled once per process (again only when one of its files changed)."""
-    folder = folder.resolve()
+    folder = resolve_folder(folder)
     stamp = tuple(sorted((str(p), p.stat().st_mtime) for p in folder.glob("*.y*ml")))
     return _evaluator_for(folder, stamp)
+
+
+def resolve_folder(folder: Path) -> Path:
+    """``folder`` as an absolute path without links, or ``InputError`` (a symbolic link loop raised RuntimeError)."""
+    try:
+        return folder.resolve()
+    except (OSError, RuntimeError) as error:
+        raise InputError([Problem(str(folder), None, None, f"cannot resolve the path: {error}")]) from None
 
 
 def agreement_checks(form: CompiledForm) -> FactCheck:

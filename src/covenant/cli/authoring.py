@@ -18,7 +18,7 @@ import click
 
 from covenant.calendar import Date
 from covenant.cli.options import as_of_option
-from covenant.diagnostics import InputError
+from covenant.diagnostics import InputError, printable
 from covenant.engine.core import EngineError
 from covenant.language.compiler import compile_form
 from covenant.language.lint import format_problem, lint
@@ -61,7 +61,7 @@ def lint_command(rules_dir: Path, texts: tuple[Path, ...]) -> None:
     except InputError as error:
         _fail_input(error)
     for problem in result.problems:
-        click.echo(format_problem(problem))
+        click.echo(printable(format_problem(problem)))  # a rule file's text, never terminal commands
     count = len(result.problems)
     files = f"{result.rule_files} rule files, {AGREEMENT_FILE} and {result.scenario_files} scenario files"
     summary = f"{rules_dir}: {files}"
@@ -75,11 +75,11 @@ def _print_outcome(outcome: Outcome, label: str) -> None:
     if outcome.passed:
         click.echo(f"PASS  {label}")
         return
-    click.echo(f"FAIL  {label}  ({display_path(scenario.file)}:{scenario.line})")
+    click.echo(printable(f"FAIL  {label}  ({display_path(scenario.file)}:{scenario.line})"))
     if scenario.title:
-        click.echo(f"      {scenario.title}")
+        click.echo(f"      {printable(scenario.title)}")
     for line in describe(outcome.mismatches):
-        click.echo(f"      {line}")
+        click.echo(f"      {printable(line)}")
 
 
 def _may_match(path: Path, selection: str | None) -> bool:
@@ -153,7 +153,7 @@ def explain_command(
     except EngineError as error:
         click.echo(f"covenant: the rule engine failed: {error}", err=True)
         sys.exit(EXIT_INPUT)
-    click.echo(render_account(account), nl=False)
+    click.echo("\n".join(printable(line) for line in render_account(account).split("\n")), nl=False)
 
 
 @click.command("schema")

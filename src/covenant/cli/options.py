@@ -7,6 +7,7 @@ once: same name, same type, same help, same error wording.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ import click
 from covenant.calendar import Date, as_date
 
 Command = TypeVar("Command", bound=Callable[..., Any])
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class DateType(click.ParamType):
@@ -26,8 +28,11 @@ class DateType(click.ParamType):
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Date:
         if isinstance(value, Date):
             return value
+        text = str(value)
         try:
-            return as_date(str(value))
+            if not _DATE.fullmatch(text):  # fromisoformat also takes 20031231 and 2003-W01-1
+                raise ValueError(text)
+            return as_date(text)
         except ValueError:
             self.fail(f"{value!r} is not a date written YYYY-MM-DD", param, ctx)
 
@@ -67,6 +72,16 @@ def color_option(command: Command) -> Command:
     return click.option("--color/--no-color", default=None, help="Colour the text report (default: when a terminal).")(
         command
     )
+
+
+def include_root_option(command: Command) -> Command:
+    return click.option(
+        "--include-root",
+        "include_roots",
+        multiple=True,
+        type=click.Path(path_type=Path, file_okay=False),
+        help="A folder the portfolio's `include` files may also be in (default: only the portfolio file's folder).",
+    )(command)
 
 
 def jobs_option(help_text: str = "Worker processes.") -> Callable[[Command], Command]:

@@ -11,7 +11,6 @@ function, for ``covenant check --portfolio``.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -26,13 +25,16 @@ from covenant.cli.options import (
     as_of_option,
     color_option,
     fail_on_option,
+    include_root_option,
     jobs_option,
     output_option,
     scheduler_option,
     skip_invalid_option,
 )
+from covenant.cli.output import OutputError, atomic_output, refuse_input_as_output, silence_stdout
 from covenant.diagnostics import InputError
 from covenant.engine.core import EngineError
+from covenant.facts import FIRST_DAY, LAST_DAY
 from covenant.portfolio.backends import BackendError, backend_for
 from covenant.portfolio.run import Outcome, write_report
 
@@ -41,25 +43,23 @@ EXIT_INPUT = 2
 
 
 def _report_to(output: Path | None, write: Callable[[IO[str]], Outcome]) -> Outcome:
-    """Run ``write`` into a temporary file, then move it to ``output`` or copy it to standard output."""
-    directory = output.parent if output is not None and str(output.parent) else Path(".")
+    """Run ``write`` into ``--output`` (``outputs.atomic_output``), or into a temporary file copied to standard output.
+
+    Standard output gets the report only once it is complete: bad input found
+    half-way leaves nothing there.
+    """
     if output is not None:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{output.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-                outcome = write(stream)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, output)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return outcome
+        with atomic_output(output) as stream:
+            return write(stream)
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n") as stream:
         outcome = write(stream)
         stream.seek(0)
-        shutil.copyfileobj(stream, sys.stdout, 1 << 20)
-        sys.stdout.flush()
+        try:
+            shutil.copyfileobj(stream, sys.stdout, 1 << 20)
+            sys.stdout.flush()
+        except OSError as error:
+            silence_stdout()
+            raise OutputError(f"cannot write to standard output: {error.strerror or error}") from None
     return outcome
 
 
@@ -75,6 +75,7 @@ def run_portfolio(
     lenient: bool = False,
     color: bool | None = None,
     fail_on: str = "never",
+    include_roots: Sequence[Path] = (),
 ) -> int:
     """Evaluate a portfolio as the command line does; return the exit status (0, 1 or 2).
 
@@ -86,6 +87,14 @@ def run_portfolio(
         return EXIT_INPUT
     if jobs < 1:
         click.echo("covenant: --jobs must be 1 or more", err=True)
+        return EXIT_INPUT
+    if as_of is not None and not FIRST_DAY <= as_of <= LAST_DAY:
+        click.echo(f"--as-of: {as_of} is out of range ({FIRST_DAY} to {LAST_DAY})", err=True)  # as check says it
+        return EXIT_INPUT
+    try:
+        refuse_input_as_output(output, [portfolio_file, *facts])
+    except OutputError as error:
+        click.echo(f"covenant: {error}", err=True)
         return EXIT_INPUT
     use_color = (sys.stdout.isatty() if color is None and output is None else bool(color)) and output_format == "text"
 
@@ -100,6 +109,7 @@ def run_portfolio(
                 color=use_color,
                 lenient=lenient,
                 backend=backend,
+                include_roots=include_roots,
             )
 
     try:
@@ -111,7 +121,7 @@ def run_portfolio(
     except EngineError as error:
         click.echo(f"covenant: the rule engine failed: {error}", err=True)
         return EXIT_INPUT
-    except BackendError as error:
+    except (BackendError, OutputError) as error:
         click.echo(f"covenant: {error}", err=True)
         return EXIT_INPUT
     for problem in outcome.skipped:
@@ -132,6 +142,7 @@ def run_portfolio(
 @fail_on_option
 @skip_invalid_option
 @color_option
+@include_root_option
 def portfolio(
     portfolio_file: Path,
     facts: tuple[Path, ...],
@@ -143,6 +154,7 @@ def portfolio(
     fail_on: str,
     skip_invalid: bool,
     color: bool | None,
+    include_roots: tuple[Path, ...],
 ) -> None:
     """Evaluate every agreement of PORTFOLIO.yaml over the fact logs FACTS... and report them all.
 
@@ -160,5 +172,6 @@ def portfolio(
         lenient=skip_invalid,
         color=color,
         fail_on=fail_on,
+        include_roots=include_roots,
     )
     sys.exit(status)

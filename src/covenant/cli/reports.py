@@ -11,6 +11,7 @@ so either can be imported first.
 
 from __future__ import annotations
 
+import io
 import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,7 +28,8 @@ from rich.text import Text
 
 from covenant.calendar import Date, as_date
 from covenant.cli.options import as_of_option, output_option, skip_invalid_option
-from covenant.diagnostics import InputError
+from covenant.cli.output import emit, refuse_input_as_output, write_atomically
+from covenant.diagnostics import printable, printable_data
 from covenant.engine.core import EngineError
 from covenant.pipeline import Evaluated
 from covenant.pipeline import check as run_check
@@ -35,6 +37,8 @@ from covenant.report.render.common import days_until, owed_to
 from covenant.report.render.meeting import met_by_words
 
 EXIT_INPUT = 2
+MAX_WITHIN = 36_525
+"""A hundred years of deadlines; a billion days overflowed the date library."""
 
 
 def _describe(facts: Sequence[Path], rules_dir: Path) -> str:
@@ -82,19 +86,17 @@ def evaluate(
     lenient: bool = False,
     with_progress: bool = False,
 ) -> Evaluated:
-    """``pipeline.check`` with progress; exit 2 with every problem on standard error when the input is bad."""
+    """``pipeline.check`` with progress.
+
+    Bad input (``InputError``) and files that cannot be read (``OSError``)
+    go up to the command group (``cli.main.Monitor``), the one place that prints
+    problems and exits 2.
+    """
     try:
         with progress(_describe(facts, rules_dir), enabled=with_progress):
             return run_check(list(facts), rules_dir, as_of, lenient=lenient)
-    except InputError as error:
-        for problem in error.problems:
-            click.echo(problem.format(), err=True)
-        sys.exit(EXIT_INPUT)
     except EngineError as error:
-        click.echo(f"covenant: the rule engine failed: {error}", err=True)
-        sys.exit(EXIT_INPUT)
-    except OSError as error:
-        click.echo(f"{error.filename}: cannot read: {error.strerror}", err=True)
+        click.echo(f"covenant: the rule engine failed: {printable(str(error))}", err=True)
         sys.exit(EXIT_INPUT)
 
 
@@ -131,7 +133,17 @@ def upcoming_items(checked: Evaluated, within: int) -> list[dict[str, Any]]:
 
 def upcoming_text(report: Mapping[str, Any], within: int, items: Sequence[Mapping[str, Any]], width: int) -> str:
     """The window of deadlines as a terminal table (plain text when not a terminal)."""
-    console = Console(width=width, no_color=True, force_terminal=False, highlight=False, emoji=False, record=True)
+    report, items = printable_data(report), printable_data(items)  # text from files, never terminal commands
+    console = Console(
+        file=io.StringIO(),  # rendering never touches standard output: emit() writes it, and reports a full disk
+        width=width,
+        no_color=True,
+        force_terminal=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        record=True,
+    )
     with console.capture() as captured:
         plural = "s" if len(items) != 1 else ""
         header = f"{report['agreement']}: {len(items)} deadline{plural} in the {within} days after {report['as_of']}"
@@ -167,7 +179,7 @@ def upcoming_text(report: Mapping[str, Any], within: int, items: Sequence[Mappin
 @as_of_option("Count from this day (default: the latest fact's date).")
 @click.option(
     "--within",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_WITHIN),
     default=30,
     show_default=True,
     help="List obligations due in the next WITHIN days after the as-of date.",
@@ -195,8 +207,7 @@ def upcoming(
     --format ics writes an iCalendar file of those deadlines (one all-day
     event per obligation on its due date) for a calendar program.
     """
-    from covenant.cli.main import write_atomically  # cli imports this module; import its helper when running
-
+    refuse_input_as_output(output, [*facts, rules_dir])
     checked = evaluate(facts, rules_dir, as_of, lenient=skip_invalid, with_progress=show_progress(show))
     report = checked.report
     for line in report.get("skipped", []):
@@ -223,4 +234,4 @@ def upcoming(
     if output is not None:
         write_atomically(output, text)
     else:
-        click.echo(text, nl=False)
+        emit(text)

@@ -33,6 +33,7 @@ import pendulum
 from covenant.diagnostics import Problem
 from covenant.engine.names import ENGINE_FIELDS, INTERNAL_TYPES
 from covenant.facts import FACT_TYPES
+from covenant.language.model import MAX_DAYS, MAX_YEARS
 from covenant.language.walker import Node
 from covenant.language.yamlfile import MAX_NUMBER, locate, tree_problem
 
@@ -56,10 +57,6 @@ the engine holds, and the core refuses a fact of more than 254 properties (error
 MAX_DERIVED_FIELDS = 50
 """``copy`` and ``set`` fields of one derived fact (the same 254-property limit)."""
 
-MAX_DAYS = 3_660
-"""Day counts (``days_after``, ``business_days_after``...): ten years is already no deadline."""
-
-MAX_YEARS = 100
 MAX_FACTOR = 1_000
 """``times`` in ``{field: ..., times: ...}``: share counts are below 10^15 and the core multiplies in 64 bits."""
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
-from covenant.diagnostics import InputError, Problem
+from covenant.calendar import BusinessCalendar, as_date
+from covenant.diagnostics import EXCERPT_CHARS, InputError, Problem, printable
 from covenant.language.limits import rule_problems
 from covenant.language.model import Agreement, Rule
 from covenant.language.plainwords import best_branches, drop_misspelt_missing, is_branch, message, place
@@ -234,10 +236,45 @@ def load_folder(folder: Path, *, collect: bool) -> LoadedFolder:
         problems.append(Problem(rule.file, line, "id", said, column, code="rule"))
     if problems:
         raise InputError(problems)
-    limits = loaded.limit_problems()
+    assert agreement is not None
+    for path, said in term_problems(agreement):
+        line, column = locate(agreement_tree, path)
+        problems.append(Problem(str(agreement_path), line, ".".join(map(str, path)), said, column, code="rule"))
+    limits = problems + loaded.limit_problems()
     if limits:
         raise InputError(limits)
     return loaded
+
+
+def term_problems(agreement: Agreement) -> list[tuple[list[str | int], str]]:
+    """What the models cannot see in an agreement's terms: a fiscal year end that is no day, a calendar that is none.
+
+    Both change the damages or crash the evaluation, so ``check`` and
+    ``portfolio`` refuse them before evaluating (agreement.yaml and each
+    portfolio entry's merged ``terms``); lint reports the same with its own codes.
+    Returns (path of the key, message) pairs.
+    """
+    problems: list[tuple[list[str | int], str]] = []
+    month, _, day = agreement.fiscal_year_end.partition("-")
+    try:
+        date(2001, int(month), int(day))  # not a leap year: "02-29" ends no fiscal year every year
+    except ValueError:
+        problems.append((["fiscal_year_end"], f"{agreement.fiscal_year_end!r} is not a day of the year (write MM-DD)"))
+    settings = agreement.calendar
+    calendar = BusinessCalendar(
+        market=settings.business_days, country=settings.country, subdivision=settings.subdivision
+    )
+    try:
+        calendar.is_business_day(as_date("2000-01-03"))
+    except (NotImplementedError, KeyError, ValueError, LookupError) as error:
+        problems.append(
+            (
+                ["calendar"],
+                f"unknown business-day calendar ({printable(str(error), limit=EXCERPT_CHARS)}): business_days names a "
+                "financial market of the holidays package (USNY), or country a country (US) and subdivision one of it",
+            )
+        )
+    return problems
 
 
 def load_rule_folder(folder: Path) -> RuleFolder:

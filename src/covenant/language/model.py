@@ -27,6 +27,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
+from covenant.facts import MAX_AMOUNT, MAX_SHARES
+
+MAX_DAYS = 3_660
+"""Day counts (``days_after``, ``business_days_after``, a mail delay): ten years is already no deadline."""
+
+MAX_YEARS = 100
+"""Years in a term (``years_after``, survival): a century is already no limit."""
+
 RULE_ID = r"^[a-z0-9][a-z0-9-]*$"
 FACT_NAME = r"^[a-z][a-z0-9_]*$"
 REFERENCE = re.compile(r"^(trigger(\.[a-z_]+)?|beneficiary|terms\.[a-z_]+|derived\.[a-z_]+)$")
@@ -328,11 +336,15 @@ Rule = Annotated[
 ]
 
 
+MAX_RATE = 10
+"""Interest and damages rates: 1,000% a year or a month; ``1e999999`` overflowed the arithmetic."""
+
+
 class Buyer(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")]
     name: str
-    principal: Decimal = Field(ge=0)
-    warrants: StrictInt = Field(default=0, ge=0)
+    principal: Decimal = Field(ge=0, lt=MAX_AMOUNT, decimal_places=6)
+    warrants: StrictInt = Field(default=0, ge=0, le=MAX_SHARES)
 
 
 class CalendarSettings(_Strict):
@@ -342,11 +354,11 @@ class CalendarSettings(_Strict):
     country: str | None = Field(default=None, description="instead of business_days: public holidays of a country")
     subdivision: str | None = None
     roll: Literal["following", "none"] = "following"
-    mail_delay_days: StrictInt = Field(default=5, ge=0)
+    mail_delay_days: StrictInt = Field(default=5, ge=0, le=MAX_DAYS)
 
 
 class Interest(_Strict):
-    rate: Decimal = Field(gt=0)
+    rate: Decimal = Field(gt=0, le=MAX_RATE)
     day_count: Literal["actual/365"] = "actual/365"
 
 
@@ -356,14 +368,16 @@ class RemedyDefinition(_Strict):
     clause: str
     report_as: Literal["standard_liquidated_damages", "interest", "event_of_default"]
     formula: Literal["monthly_rates_on_outstanding", "simple_interest_on_amount", "none"]
-    rates: list[Decimal] = Field(default_factory=list, description="month 1, then every later month")
-    rate: Decimal | None = None
+    rates: list[Annotated[Decimal, Field(ge=0, le=MAX_RATE)]] = Field(
+        default_factory=list, description="month 1, then every later month"
+    )
+    rate: Decimal | None = Field(default=None, ge=0, le=MAX_RATE)
     accrues_from: Literal["breach_start", "trigger_date"] = "breach_start"
     description: str | None = None
 
 
 class Survival(_Strict):
-    years: StrictInt = Field(ge=1)
+    years: StrictInt = Field(ge=1, le=MAX_YEARS)
     sections: list[str]
     note: str
 

@@ -13,7 +13,9 @@ see. Nothing in a YAML file is ever executed.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 
-from covenant.diagnostics import InputError, Problem
+from covenant.diagnostics import InputError, Problem, printable, read_input_file
 from covenant.language.plainwords import yaml_message
 
 MAX_RULE_FILE_BYTES = 1_000_000
@@ -41,12 +43,7 @@ def read_yaml(path: Path) -> Any:
 def read_yaml_text(path: Path) -> tuple[Any, str]:
     """The parsed tree and the text it was parsed from (lint reads a rule's first line), read once."""
     display = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError([Problem(display, None, None, f"cannot read: {error.strerror}")]) from None
-    if len(data) > MAX_RULE_FILE_BYTES:
-        raise InputError([Problem(display, None, None, f"file is over {MAX_RULE_FILE_BYTES:,} bytes")])
+    data = read_input_file(path, MAX_RULE_FILE_BYTES, "YAML file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -65,6 +62,8 @@ def read_yaml_text(path: Path) -> tuple[Any, str]:
         raise InputError([Problem(display, None, None, f"not valid YAML: {error}")]) from None
     except RecursionError:
         raise InputError([Problem(display, None, None, f"nested deeper than {MAX_DEPTH} levels")]) from None
+    except (ValueError, OverflowError) as error:  # a plain scalar the checks above let through and ruamel cannot build
+        raise InputError([Problem(display, None, None, f"a value cannot be read: {error}")]) from None
     problems = value_problems(tree, display)
     if problems:
         raise InputError(problems)
@@ -88,12 +87,39 @@ def _refuse_unsafe_events(yaml: YAML, text: str, display: str) -> None:
             raise InputError(
                 [Problem(display, line, None, f"tags such as {tag} are not allowed in rule files", column)]
             )
+        if isinstance(event, ScalarEvent) and event.implicit[0] and event.style is None:
+            problem = _plain_scalar_problem(event.value)
+            if problem:
+                raise InputError([Problem(display, line, None, problem, column)])
         if isinstance(event, CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
                 raise InputError([Problem(display, line, None, f"nested deeper than {MAX_DEPTH} levels", column)])
         elif type(event).__name__ in ("MappingEndEvent", "SequenceEndEvent"):
             depth -= 1
+
+
+_INTEGER = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+_TIMESTAMP = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[Tt ])")
+_MAX_INTEGER_DIGITS = 30
+
+
+def _plain_scalar_problem(value: str) -> str | None:
+    """What is wrong with an unquoted scalar YAML would build into a value that cannot exist.
+
+    ruamel turns ``2003-11-31`` into a date and ``999...`` into an int while it
+    builds the tree, and raises without a line when it cannot (Python refuses
+    integers of more than 4,300 digits); checked here, with the line.
+    """
+    if _INTEGER.match(value) and sum(c.isdigit() for c in value) > _MAX_INTEGER_DIGITS:
+        return f"an integer of more than {_MAX_INTEGER_DIGITS} digits"
+    stamp = _TIMESTAMP.match(value)
+    if stamp:
+        try:
+            date(*(int(part) for part in stamp.groups()))
+        except ValueError:
+            return f"{printable(value, limit=40)!r} is not a calendar date (write a real date, YYYY-MM-DD)"
+    return None
 
 
 def _explicit_tag(event: Any) -> bool:

@@ -20,7 +20,10 @@ system. docs/portfolios.md says how to start a cluster.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
+import os
+import signal
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -48,12 +51,32 @@ def _ordered(submit: Callable[[Chunk], Any], work: Iterable[Chunk], window: int)
     yield from pending
 
 
-def _warm(folders: tuple[str, ...]) -> None:
-    """Compile every form once when a worker starts, not inside the first batch."""
+def _warm(folders: tuple[str, ...], parent: int | None = None) -> None:
+    """Die with the parent, then compile every form once when a worker starts, not inside the first batch."""
     from pathlib import Path
 
+    if parent is not None:
+        _die_with(parent)
     for folder in folders:
         evaluator_for(Path(folder))
+
+
+def _die_with(parent: int) -> None:
+    """Ask Linux to send SIGKILL to this worker when its parent dies, however it dies (even SIGKILL).
+
+    A worker orphaned by a parent killed mid-run would otherwise evaluate on
+    for nobody. Elsewhere (no prctl) the parent's own clean-up stops workers.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -77,8 +100,20 @@ class LocalPool(AbstractContextManager["LocalPool"]):
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         if self._pool is not None:
+            if error is not None:
+                self._stop_workers()  # an error or a signal: the batches in flight are not wanted any more
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def _stop_workers(self) -> None:
+        """Terminate every worker now, instead of waiting for the batch each is evaluating."""
+        assert self._pool is not None
+        processes = getattr(self._pool, "_processes", None) or {}
+        for process in list(processes.values()):
+            if process.is_alive():
+                process.terminate()
+        for process in list(processes.values()):
+            process.join(timeout=5)
 
     def run(self, work: Iterable[Chunk], forms: dict[str, FormSource]) -> Iterator[ChunkResult]:
         folders = tuple(sorted(forms))
@@ -86,7 +121,7 @@ class LocalPool(AbstractContextManager["LocalPool"]):
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=_context(), initializer=_warm, initargs=(folders,)
+                max_workers=self.workers, mp_context=_context(), initializer=_warm, initargs=(folders, os.getpid())
             )
             self._folders = folders
         pool = self._pool
@@ -105,6 +140,42 @@ class LocalPool(AbstractContextManager["LocalPool"]):
             yield result
 
 
+PROBE_SECONDS = 10.0
+"""How long a scheduler address may take to say it is one."""
+
+
+def probe_scheduler(address: str, timeout: float = PROBE_SECONDS) -> None:
+    """Ask ``address`` who it is, within ``timeout``; ``BackendError`` unless a Dask scheduler answers.
+
+    ``distributed.Client`` on an unknown scheme raised ValueError and then
+    spent 60 seconds closing itself when collected; on a port that answers
+    but speaks something else (a web server) it waited for ever. One bounded
+    question first turns both into a one-line error.
+    """
+    from distributed.comm import connect
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        answer = asyncio.run(asyncio.wait_for(identity(), timeout + 1))
+    except ValueError as error:
+        raise BackendError(f"--scheduler {address!r} is not a Dask address (tcp://host:8786): {error}") from None
+    except TimeoutError:
+        raise BackendError(f"{address} answers but is not a Dask scheduler (no reply in {timeout:g} s)") from None
+    except OSError as error:
+        raise BackendError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+    except Exception as error:  # the peer sent bytes the Dask protocol cannot read
+        raise BackendError(f"{address} is not a Dask scheduler ({type(error).__name__})") from None
+    if not isinstance(answer, dict) or answer.get("type") != "Scheduler":
+        raise BackendError(f"{address} is not a Dask scheduler")
+
+
 class DaskCluster(AbstractContextManager["DaskCluster"]):
     """``--scheduler ADDRESS``: one task per batch on a Dask distributed cluster."""
 
@@ -115,9 +186,10 @@ class DaskCluster(AbstractContextManager["DaskCluster"]):
             from distributed import Client
         except ImportError:  # pragma: no cover - the `cluster` extra is not installed
             raise BackendError("--scheduler needs Dask distributed: pip install 'covenant-monitor[cluster]'") from None
+        probe_scheduler(address, min(timeout, PROBE_SECONDS))
         try:
             self._client = Client(address, set_as_default=False, timeout=timeout)
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, ValueError) as error:
             raise BackendError(f"cannot reach the Dask scheduler at {address}: {error}") from error
         threads = sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
         if threads == 0:

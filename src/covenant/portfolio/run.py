@@ -61,10 +61,15 @@ from covenant.calendar import Date, as_date
 from covenant.diagnostics import InputError, Problem
 from covenant.facts import MAX_FACTS, MAX_LINE_BYTES, FactLog, expand_paths
 from covenant.language.compiler import CompiledForm
-from covenant.language.loader import AGREEMENT_FILE, locate, read_yaml
+from covenant.language.loader import AGREEMENT_FILE, locate, read_yaml, term_problems
 from covenant.language.model import RULE_ID, Agreement
 from covenant.law.driver import FormEvaluator
-from covenant.pipeline import agreement_checks, evaluate, evaluator_for
+from covenant.pipeline import (
+    agreement_checks,
+    evaluate,
+    evaluator_for,
+    resolve_folder,
+)
 from covenant.report.build import STATUS_ORDER
 from covenant.report.render.text import render_text
 
@@ -173,28 +178,54 @@ def _problems(error: ValidationError, tree: Any, display: str, prefix: Sequence[
 
 
 def _read(path: Path, model: type[BaseModel]) -> tuple[Any, Any]:
+    """One portfolio file or included file, validated; a file that is not one at all is one problem, not a listing.
+
+    A YAML file of something else would otherwise have each of its keys
+    quoted back ("password: unknown key"), line by line.
+    """
     tree = read_yaml(path)
+    if not isinstance(tree, dict) or not ({"agreements", "include"} & set(tree)):
+        raise InputError(
+            [Problem(str(path), 1, None, "not a portfolio file: it has no `agreements:` (see docs/portfolios.md)")]
+        )
     try:
         return tree, model.model_validate(_plain(tree))
     except ValidationError as error:
         raise InputError(_problems(error, tree, str(path), [])) from None
 
 
-def load_portfolio(path: Path) -> PortfolioSpec:
+def load_portfolio(path: Path, include_roots: Sequence[Path] = ()) -> PortfolioSpec:
     """Read and validate a portfolio file and the files it includes; every problem comes with its file and line.
 
     Each file is read with ``language.yamlfile.read_yaml`` (safe YAML, at most 1 MB):
-    a portfolio too big for one file lists the others in ``include``.
+    a portfolio too big for one file lists the others in ``include``. An
+    included file must be inside the portfolio file's folder, or inside one of
+    ``include_roots`` (``--include-root``), links resolved: a portfolio
+    someone else wrote cannot make the monitor read ``/etc/...`` and quote it
+    back in its messages.
     """
     display = str(path)
     tree, parsed = _read(path, PortfolioFile)
     assert isinstance(parsed, PortfolioFile)
     problems: list[Problem] = []
     files: list[tuple[Path, Any, list[AgreementEntry]]] = [(path, tree, parsed.agreements)]
+    roots = [resolve_folder(root) for root in (path.parent, *include_roots)]
     for number, name in enumerate(parsed.include):
         part = path.parent / name
+        line, column = locate(tree, ["include", number])
+        try:
+            resolved = part.resolve()
+        except (OSError, RuntimeError) as error:
+            problems.append(Problem(display, line, f"include.{number}", f"cannot resolve the path: {error}", column))
+            continue
+        if not any(resolved.is_relative_to(root) for root in roots):
+            message = (
+                "outside the portfolio's folder: an included file must be in it or below it "
+                "(or under a folder given with --include-root)"
+            )
+            problems.append(Problem(display, line, f"include.{number}", message, column))
+            continue
         if not part.is_file():
-            line, column = locate(tree, ["include", number])
             problems.append(Problem(display, line, f"include.{number}", f"no such file {part}", column))
             continue
         try:
@@ -236,7 +267,11 @@ def _member(
     """One entry with its terms merged over its form's, or the problems with it."""
     display = str(file)
     where: list[int | str] = ["agreements", index]
-    folder = (file.parent / entry.rules).resolve()
+    try:
+        folder = resolve_folder(file.parent / entry.rules)
+    except InputError as error:
+        line, column = locate(tree, [*where, "rules"])
+        return None, [Problem(display, line, "rules", error.problems[0].message, column)]
     if folder not in forms:
         if not (folder / AGREEMENT_FILE).is_file():
             line, column = locate(tree, [*where, "rules"])
@@ -252,6 +287,12 @@ def _member(
         agreement = Agreement.model_validate(merged)
     except ValidationError as error:
         return None, _problems(error, tree, display, [*where, "terms"])
+    problems = []
+    for path, message in term_problems(agreement):
+        line, column = locate(tree, [*where, "terms", *path])
+        problems.append(Problem(display, line, ".".join(map(str, [*where, "terms", *path])), message, column))
+    if problems:
+        return None, problems
     return Member(id=entry.id, rules=folder, agreement=agreement), []
 
 
@@ -334,48 +375,66 @@ def index_facts(paths: Iterable[Path], spec: PortfolioSpec, *, lenient: bool = F
             index.problems.append(Problem(display, None, None, "no such fact log"))
             continue
         count = 0
-        with path.open("rb") as stream:
-            for number, offset, raw, length in _lines_with_offsets(stream):
-                if raw is not None and not raw.strip():
-                    continue
-                count += 1
-                value = _route(raw) if raw is not None else None
-                problem: Problem | None = None
-                if value is None:
-                    _, problem = fact_logs.decode_line(number, raw, length, display)
-                    problem = problem or Problem(display, number, None, "not a fact")
-                else:
-                    target = value.get("agreement", single)
-                    if target is None:
-                        problem = Problem(
-                            display,
-                            number,
-                            "agreement",
-                            f"required: the portfolio {spec.name!r} has {len(known):,} agreements; "
-                            "say which one this fact belongs to",
-                        )
-                    elif not isinstance(target, str) or target not in known:
-                        problem = Problem(display, number, "agreement", _unknown_agreement(target, spec))
-                    elif index.count_for(target) >= MAX_FACTS:
-                        problem = Problem(
-                            display, number, None, f"more than {MAX_FACTS:,} facts for agreement {target!r}"
-                        )
-                if problem is not None:
-                    (skipped if lenient else index.problems).append(problem)
-                    continue
-                assert value is not None
-                if target not in index.positions:
-                    index.positions[target] = array("q")
-                    index.lines[target] = array("I")
-                index.positions[target].append((file_number << _OFFSET_BITS) | offset)
-                index.lines[target].append(number)
-                day = value.get("date")
-                if isinstance(day, str) and _DATE_RE.match(day) and (index.latest is None or day > index.latest):
-                    index.latest = day
+        try:
+            count = _index_file(index, path, file_number, spec, known, single, lenient, skipped)
+        except OSError as error:
+            index.problems.append(Problem(display, None, None, f"cannot read: {error.strerror or error}"))
         index.lines_read[display] = count
     if lenient:
         index.problems.extend(Problem(p.file, p.line, p.field, p.message, p.column, code="skipped") for p in skipped)
     return index
+
+
+def _index_file(
+    index: FactIndex,
+    path: Path,
+    file_number: int,
+    spec: PortfolioSpec,
+    known: set[str],
+    single: str | None,
+    lenient: bool,
+    skipped: list[Problem],
+) -> int:
+    """Route the lines of one log (``index_facts``); return how many lines it holds."""
+    display = str(path)
+    count = 0
+    with path.open("rb") as stream:
+        for number, offset, raw, length in _lines_with_offsets(stream):
+            if raw is not None and not raw.strip():
+                continue
+            count += 1
+            value = _route(raw) if raw is not None else None
+            problem: Problem | None = None
+            if value is None:
+                _, problem = fact_logs.decode_line(number, raw, length, display)
+                problem = problem or Problem(display, number, None, "not a fact")
+            else:
+                target = value.get("agreement", single)
+                if target is None:
+                    problem = Problem(
+                        display,
+                        number,
+                        "agreement",
+                        f"required: the portfolio {spec.name!r} has {len(known):,} agreements; "
+                        "say which one this fact belongs to",
+                    )
+                elif not isinstance(target, str) or target not in known:
+                    problem = Problem(display, number, "agreement", _unknown_agreement(target, spec))
+                elif index.count_for(target) >= MAX_FACTS:
+                    problem = Problem(display, number, None, f"more than {MAX_FACTS:,} facts for agreement {target!r}")
+            if problem is not None:
+                (skipped if lenient else index.problems).append(problem)
+                continue
+            assert value is not None
+            if target not in index.positions:
+                index.positions[target] = array("q")
+                index.lines[target] = array("I")
+            index.positions[target].append((file_number << _OFFSET_BITS) | offset)
+            index.lines[target].append(number)
+            day = value.get("date")
+            if isinstance(day, str) and _DATE_RE.match(day) and (index.latest is None or day > index.latest):
+                index.latest = day
+    return count
 
 
 # --- work for a worker ----------------------------------------------------------------------------------------------
@@ -658,10 +717,10 @@ class Outcome:
 
 
 def prepare(
-    portfolio_file: Path, fact_paths: Sequence[Path], *, lenient: bool = False
+    portfolio_file: Path, fact_paths: Sequence[Path], *, lenient: bool = False, include_roots: Sequence[Path] = ()
 ) -> tuple[PortfolioSpec, FactIndex]:
     """Load the portfolio and index its facts; raise ``InputError`` for what pass 1 can see."""
-    spec = load_portfolio(portfolio_file)
+    spec = load_portfolio(portfolio_file, include_roots)
     index = index_facts(fact_paths, spec, lenient=lenient)
     return spec, index
 
@@ -716,6 +775,7 @@ def write_report(
     color: bool = False,
     lenient: bool = False,
     backend: Backend | None = None,
+    include_roots: Sequence[Path] = (),
 ) -> Outcome:
     """Evaluate a portfolio and write its report to ``stream``, one agreement at a time.
 
@@ -724,7 +784,7 @@ def write_report(
     portfolio`` does). ``backend`` defaults to this process (``--jobs 1``).
     """
     backend = backend or InProcess()
-    spec, index = prepare(portfolio_file, fact_paths, lenient=lenient)
+    spec, index = prepare(portfolio_file, fact_paths, lenient=lenient, include_roots=include_roots)
     day = as_of or (as_date(index.latest) if index.latest else None)
     folders = sorted({m.rules for m in spec.members})
     forms = {str(folder): FormSource.of(folder, ship=backend.ship_rules) for folder in folders}

@@ -16,7 +16,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from covenant.diagnostics import InputError, Problem
+from covenant.diagnostics import InputError, Problem, read_input_file
+from covenant.facts import MAX_AMOUNT
 
 Identity = tuple[str, str | None, str | None]
 REQUIRED = ("rule", "clause", "trigger", "beneficiary", "status", "breach_start", "cured_on", "remedies")
@@ -30,18 +31,33 @@ def identity(obligation: Mapping[str, Any]) -> Identity:
 def load_previous(path: Path) -> dict[str, Any]:
     """Read an earlier JSON report, or raise InputError naming the file and what is wrong."""
     name = str(path)
+    raw = read_input_file(path, MAX_REPORT_BYTES, "earlier report")
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError([Problem(name, None, None, f"cannot read the earlier report: {error.strerror}")]) from None
-    try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8-sig"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError as error:
+        raise InputError(
+            [Problem(name, None, None, f"not UTF-8 text (byte {error.start + 1}): not a JSON report")]
+        ) from None
     except json.JSONDecodeError as error:
         raise InputError([Problem(name, error.lineno, None, f"not JSON: {error.msg}", column=error.colno)]) from None
+    except ValueError as error:  # NaN, Infinity; an integer of more than 4,300 digits
+        raise InputError([Problem(name, None, None, f"not a JSON report: {error}")]) from None
+    except RecursionError:
+        raise InputError([Problem(name, None, None, "not a JSON report: nested too deeply")]) from None
     problems = _check_shape(name, data)
     if problems:
         raise InputError(problems)
     return data
+
+
+MAX_REPORT_BYTES = 1 << 30
+"""An earlier report is read whole; a million facts' report is far below a gibibyte."""
+_TEXT_FIELDS = ("rule", "clause", "status")
+_OPTIONAL_TEXT_FIELDS = ("trigger", "beneficiary", "breach_start", "cured_on")
+
+
+def _refuse_constant(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a number a report holds")
 
 
 def _check_shape(name: str, data: Any) -> list[Problem]:
@@ -49,7 +65,11 @@ def _check_shape(name: str, data: Any) -> list[Problem]:
         return [Problem(name, None, None, "an earlier report is a JSON object (covenant check --format json)")]
     if not isinstance(data.get("obligations"), list):
         return [Problem(name, None, "obligations", "missing or not a list: is this a covenant JSON report?")]
-    problems = []
+    problems = [
+        Problem(name, None, key, "neither text nor null")
+        for key in ("agreement", "as_of")
+        if data.get(key) is not None and not isinstance(data[key], str)
+    ]
     for index, obligation in enumerate(data["obligations"]):
         if not isinstance(obligation, dict):
             problems.append(Problem(name, None, f"obligations[{index}]", "not an object"))
@@ -57,8 +77,30 @@ def _check_shape(name: str, data: Any) -> list[Problem]:
         problems.extend(
             Problem(name, None, f"obligations[{index}].{key}", "missing") for key in REQUIRED if key not in obligation
         )
+        problems.extend(
+            Problem(name, None, f"obligations[{index}].{key}", "not text")
+            for key in _TEXT_FIELDS
+            if key in obligation and not isinstance(obligation[key], str)
+        )
+        problems.extend(
+            Problem(name, None, f"obligations[{index}].{key}", "neither text nor null")
+            for key in _OPTIONAL_TEXT_FIELDS
+            if obligation.get(key) is not None and not isinstance(obligation[key], str)
+        )
+        waived_by = obligation.get("waived_by")
+        if waived_by is not None and not (
+            isinstance(waived_by, dict | list) and all(isinstance(buyer, str) for buyer in waived_by)
+        ):
+            problems.append(Problem(name, None, f"obligations[{index}].waived_by", "not a list of Buyers"))
+        if not isinstance(obligation.get("remedies", []), list):
+            problems.append(Problem(name, None, f"obligations[{index}].remedies", "not a list"))
+            continue
         for position, remedy in enumerate(obligation.get("remedies") or []):
-            if not isinstance(remedy, dict) or "kind" not in remedy:
+            if (
+                not isinstance(remedy, dict)
+                or not isinstance(remedy.get("kind"), str)
+                or not isinstance(remedy.get("buyer", ""), str | None)
+            ):
                 problems.append(Problem(name, None, f"obligations[{index}].remedies[{position}]", "not a remedy"))
             elif "amount" in remedy and _amount(remedy["amount"]) is None:
                 problems.append(
@@ -68,10 +110,16 @@ def _check_shape(name: str, data: Any) -> list[Problem]:
 
 
 def _amount(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
+    """A report's amount: decimal text or a number, finite and below 10^15 (what the monitor writes)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount.copy_abs() >= MAX_AMOUNT:  # copy_abs: no context, no Overflow
+        return None
+    return amount
 
 
 def _amounts(obligation: Mapping[str, Any]) -> dict[tuple[str, str], Decimal]:

@@ -18,6 +18,7 @@ from typing import Any
 from icalendar import Calendar, Event
 
 from covenant.calendar import as_date
+from covenant.diagnostics import printable
 from covenant.report.render.common import owed_to
 
 PRODID = "-//covenant-monitor//upcoming deadlines//EN"
@@ -31,6 +32,15 @@ def event_uid(agreement: str, item: Mapping[str, Any]) -> str:
 
 def summary(item: Mapping[str, Any]) -> str:
     return f"{item['clause']} {item['rule']} due, owed to {owed_to(item)}"
+
+
+def _text(value: str) -> str:
+    """A TEXT value without control characters (RFC 5545 3.3.11 allows none but the escaped line break).
+
+    Each line is escaped as the terminal report escapes it; the description's
+    own line breaks are kept (icalendar writes them as ``\\n``).
+    """
+    return "\n".join(printable(line) for line in value.split("\n"))
 
 
 def render_ics(agreement: str, as_of: str, items: Sequence[Mapping[str, Any]]) -> str:
@@ -51,14 +61,14 @@ def render_ics(agreement: str, as_of: str, items: Sequence[Mapping[str, Any]]) -
         event.add("dtstamp", stamp)
         event.add("dtstart", day)
         event.add("dtend", day + timedelta(days=1))
-        event.add("summary", summary(item))
+        event.add("summary", _text(summary(item)))
         lines = [f"Trigger: {item['trigger'] or 'fixed date'}."]
         if item.get("met_by"):
             lines.append(f"Met by: {item['met_by']}.")
         lines.append(item.get("explanation", ""))
         lines.append(f"Listed by covenant-monitor from the report of {agreement} as of {as_of}.")
-        event.add("description", "\n".join(line for line in lines if line))
-        event.add("categories", [item["clause"], item["rule"]])
+        event.add("description", "\n".join(_text(line) for line in lines if line))
+        event.add("categories", [_text(item["clause"]), _text(item["rule"])])
         event.add("transp", "TRANSPARENT")
         calendar.add_component(event)
     return calendar.to_ical().decode("utf-8")

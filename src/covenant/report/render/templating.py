@@ -16,17 +16,27 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from covenant.diagnostics import printable
 from covenant.report.render import common
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 """Characters that would start emphasis, code, a link, HTML or a table cell anywhere in a line."""
 
 
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+"""Everything a Markdown reader or an editor may take for the end of a line: a break would start a heading."""
+
+
 def markdown_escape(value: Any) -> Any:
-    """Backslash-escape what Markdown would read as markup; newlines become spaces (a table cell is one line)."""
+    """Backslash-escape what Markdown would read as markup; line breaks become spaces (a table cell is one line).
+
+    Every kind of line break counts (``\\r``, U+2028, U+2029...), not only
+    ``\\n``: a clause holding one would otherwise start a real heading. Other
+    control codes are shown escaped, as on the terminal.
+    """
     if value is None or isinstance(value, Markup | int | float):
         return value
-    text = " ".join(str(value).split("\n"))
+    text = printable(_LINE_BREAKS.sub(" ", str(value)))
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 

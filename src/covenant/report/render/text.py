@@ -23,6 +23,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from covenant.diagnostics import printable_data
 from covenant.report.render.common import (
     breaches,
     days_until,
@@ -227,7 +228,14 @@ def _every_obligation(report: Mapping[str, Any]) -> Table | Text:
 
 
 def render_text(report: Mapping[str, Any], *, color: bool = False, width: int = 120, every: bool = False) -> str:
-    """The terminal report; ANSI styles only when ``color``; lines at most ``width`` columns."""
+    """The terminal report; ANSI styles only when ``color``; lines at most ``width`` columns.
+
+    Every text of the report came from a file someone else wrote (a clause, a
+    fact id, an earlier report's date), so control codes are shown escaped and
+    square brackets stay text (``markup=False``): nothing reaches the terminal
+    as a command.
+    """
+    report = printable_data(report)
     buffer = io.StringIO()
     console = Console(
         file=buffer,
@@ -237,6 +245,7 @@ def render_text(report: Mapping[str, Any], *, color: bool = False, width: int = 
         color_system="standard" if color else None,
         highlight=False,
         emoji=False,
+        markup=False,
         soft_wrap=False,
     )
     _summary(console, report)
