@@ -26,6 +26,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from covenant.cli import exits
 from covenant.cli import main as cli
 from covenant.cli import output as outputs
 from covenant.pipeline import check
@@ -159,7 +160,7 @@ def test_a_renderer_that_fails_leaves_the_previous_report(previous: Path, monkey
 
     monkeypatch.setattr(cli, "render", failing)
     result = run_check(previous)
-    assert result.exit_code == cli.EXIT_INTERNAL  # a defect, not bad input and not a breach
+    assert result.exit_code == exits.EXIT_INTERNAL  # a defect, not bad input and not a breach
     assert "internal error (Interrupted" in result.stderr
     assert previous.read_bytes() == before
     assert leftovers(previous) == []

@@ -421,6 +421,7 @@ def test_a_full_standard_output_exits_2_in_one_line(tmp_path: Path, command: str
 def test_an_internal_error_exits_70_in_one_line_and_the_traceback_only_with_debug(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from covenant.cli import exits
     from covenant.cli import main as cli
 
     def defect(*args: object, **kwargs: object) -> str:
@@ -428,7 +429,7 @@ def test_an_internal_error_exits_70_in_one_line_and_the_traceback_only_with_debu
 
     monkeypatch.setattr(cli, "render", defect)  # a defect injected after a real evaluation
     code, out, err = run("check", EXAMPLE_FACTS, "--rules", AMNIS_RULES, "--fail-on", "breach")
-    assert code == cli.EXIT_INTERNAL == 70  # not 1: --fail-on breach's "a breach was found"
+    assert code == exits.EXIT_INTERNAL == 70  # not 1: --fail-on breach's "a breach was found"
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("covenant: internal error (ZeroDivisionError in test_hostile_input")
     assert "issue tracker" in lines[0] and "Traceback" not in err and out == ""

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from covenant.calendar import as_date
+from covenant.cli.exits import Refused
 from covenant.cli.main import main
 from covenant.cli.portfolio import run_portfolio
 from covenant.diagnostics import InputError
@@ -390,12 +391,22 @@ def test_engine_pool_opens_another_copy_when_1024_sessions_are_open() -> None:
 
 
 def test_run_portfolio_is_the_command_as_a_function(fund: tuple[Path, Path], tmp_path: Path) -> None:
-    """What ``covenant check --portfolio`` calls: the exit status, and a format it cannot write refused."""
+    """What ``covenant check --portfolio`` calls: the exit status, and a format it cannot write refused.
+
+    A refusal is raised for the command group to print and turn into exit 2
+    (``cli.exits``), as every command's is; the CLI's exit 2 is tested below.
+    """
     out = tmp_path / "r.json"
     assert run_portfolio(fund[0], [fund[1]], output=out, fail_on="breach") == 1
     assert json.loads(out.read_text())["portfolio"] == "fund-iii"
-    assert run_portfolio(fund[0], [fund[1]], output=tmp_path / "r.html", output_format="html") == 2
+    with pytest.raises(Refused, match="not available for a portfolio"):
+        run_portfolio(fund[0], [fund[1]], output=tmp_path / "r.html", output_format="html")
     assert not (tmp_path / "r.html").exists()
+    refused = CliRunner().invoke(main, ["check", str(fund[1]), "--portfolio", str(fund[0]), "--format", "html"])
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        "covenant: --format html is not available for a portfolio (json or text)\n",
+    )
 
 
 COLLIDING_SIDS = ("agreement-50609", "agreement-108016")

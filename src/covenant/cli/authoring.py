@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from covenant.calendar import Date
+from covenant.cli.exits import EXIT_FOUND
 from covenant.cli.options import as_of_option
-from covenant.diagnostics import InputError, printable
+from covenant.diagnostics import InputError, Problem, printable
 from covenant.engine.core import EngineError
 from covenant.language.compiler import compile_form
 from covenant.language.lint import format_problem, lint
@@ -30,15 +30,6 @@ from covenant.pipeline import check, evaluator_for
 from covenant.report.account import account_for, render_account
 from covenant.report.coverage import breach_and_compliance, compute_coverage, display_path, render_coverage
 from covenant.scenarios import Outcome, describe, run_scenario
-
-EXIT_PROBLEMS = 1
-EXIT_INPUT = 2
-
-
-def _fail_input(error: InputError) -> NoReturn:
-    for problem in error.problems:
-        click.echo(problem.format(), err=True)
-    sys.exit(EXIT_INPUT)
 
 
 @click.command("lint")
@@ -56,10 +47,7 @@ def lint_command(rules_dir: Path, texts: tuple[Path, ...]) -> None:
     Prints FILE:LINE:COLUMN: message (hint: ...) [code] for each problem;
     docs/errors.md explains each code. Exit 1 when there is any problem.
     """
-    try:
-        result = lint(rules_dir, texts)
-    except InputError as error:
-        _fail_input(error)
+    result = lint(rules_dir, texts)
     for problem in result.problems:
         click.echo(printable(format_problem(problem)))  # a rule file's text, never terminal commands
     count = len(result.problems)
@@ -67,7 +55,7 @@ def lint_command(rules_dir: Path, texts: tuple[Path, ...]) -> None:
     summary = f"{rules_dir}: {files}"
     click.echo(f"{summary}: {count} problem{'s' if count != 1 else ''}" if count else f"{summary}: clean", err=True)
     if count:
-        sys.exit(EXIT_PROBLEMS)
+        sys.exit(EXIT_FOUND)
 
 
 def _print_outcome(outcome: Outcome, label: str) -> None:
@@ -95,12 +83,9 @@ def _may_match(path: Path, selection: str | None) -> bool:
 @click.option("-k", "selection", default=None, help="Run only scenarios whose FILE::NAME contains this text.")
 def test_command(rules_dir: Path, show_coverage: bool, selection: str | None) -> None:
     """Run the scenarios in RULES_DIR/scenarios: PASS or FAIL each, with what differs."""
-    try:
-        portfolio = evaluator_for(rules_dir)
-        paths = [p for p in scenario_files(rules_dir) if _may_match(p, selection)]
-        scenarios = [s for path in paths for s in load_scenarios(path)]
-    except InputError as error:
-        _fail_input(error)
+    portfolio = evaluator_for(rules_dir)
+    paths = [p for p in scenario_files(rules_dir) if _may_match(p, selection)]
+    scenarios = [s for path in paths for s in load_scenarios(path)]
     passed = failed = 0
     runs = []
     for scenario in scenarios:
@@ -109,11 +94,8 @@ def test_command(rules_dir: Path, show_coverage: bool, selection: str | None) ->
             continue
         try:
             outcome = run_scenario(scenario, portfolio)
-        except InputError as error:
-            _fail_input(error)
         except EngineError as error:
-            click.echo(f"covenant: the rule engine failed on {label}: {error}", err=True)
-            sys.exit(EXIT_INPUT)
+            raise EngineError(f"{label}: {error}") from error  # which scenario, in the one line exits prints
         _print_outcome(outcome, label)
         passed += outcome.passed
         failed += not outcome.passed
@@ -127,7 +109,7 @@ def test_command(rules_dir: Path, show_coverage: bool, selection: str | None) ->
         for line in render_coverage(coverage, form, extra):
             click.echo(line)
     if failed:
-        sys.exit(EXIT_PROBLEMS)
+        sys.exit(EXIT_FOUND)
 
 
 @click.command("explain")
@@ -146,13 +128,7 @@ def explain_command(
     as_of: Date | None,
 ) -> None:
     """Explain one obligation: the clause, the facts, every date and convention, the arithmetic month by month."""
-    try:
-        account = account_for(check(list(facts), rules_dir, as_of), rules_dir, rule_id, trigger, beneficiary)
-    except InputError as error:
-        _fail_input(error)
-    except EngineError as error:
-        click.echo(f"covenant: the rule engine failed: {error}", err=True)
-        sys.exit(EXIT_INPUT)
+    account = account_for(check(list(facts), rules_dir, as_of), rules_dir, rule_id, trigger, beneficiary)
     click.echo("\n".join(printable(line) for line in render_account(account).split("\n")), nl=False)
 
 
@@ -184,14 +160,10 @@ def schema_command(kind: str | None, folder: Path | None) -> None:
 @click.option("--rule", "rule_id", default=None, help="Only the engine rules made from this rule id.")
 def compile_command(rules_dir: Path, show: bool, rule_id: str | None) -> None:
     """Compile RULES_DIR into one engine ruleset, as covenant check does; --show prints it as JSON."""
-    try:
-        form = compile_form(load_rule_folder(rules_dir))
-    except InputError as error:
-        _fail_input(error)
+    form = compile_form(load_rule_folder(rules_dir))
     names = [n for n, b in form.bindings.items() if rule_id is None or b.rule_id == rule_id]
     if rule_id is not None and not names:
-        click.echo(f"{rules_dir}: no engine rule comes from a rule {rule_id!r}", err=True)
-        sys.exit(EXIT_INPUT)
+        raise InputError([Problem(str(rules_dir), None, None, f"no engine rule comes from a rule {rule_id!r}")])
     if not show:
         click.echo(f"{rules_dir}: {len(form.rules)} rule files -> {len(names)} engine rules")
         return
@@ -220,10 +192,7 @@ def new_command(folder: Path, title: str | None) -> None:
     files name their schemas inside the folder, so an editor checks them
     wherever the folder lives. Exit 2 when FOLDER exists and is not empty.
     """
-    try:
-        written = create_folder(folder, title)
-    except InputError as error:
-        _fail_input(error)
+    written = create_folder(folder, title)
     for path in written:
         click.echo(f"wrote {path}", err=True)
     click.echo(f"next: edit {folder / AGREEMENT_FILE}, then `covenant lint {folder}` and `covenant test {folder}`")

@@ -21,6 +21,7 @@ from typing import IO, Literal
 import click
 
 from covenant.calendar import Date
+from covenant.cli.exits import EXIT_FOUND, EXIT_OK, Refused
 from covenant.cli.options import (
     as_of_option,
     color_option,
@@ -32,14 +33,9 @@ from covenant.cli.options import (
     skip_invalid_option,
 )
 from covenant.cli.output import OutputError, atomic_output, refuse_input_as_output, silence_stdout
-from covenant.diagnostics import InputError
-from covenant.engine.core import EngineError
-from covenant.facts import FIRST_DAY, LAST_DAY
-from covenant.portfolio.backends import BackendError, backend_for
+from covenant.pipeline import check_as_of
+from covenant.portfolio.backends import backend_for
 from covenant.portfolio.run import Outcome, write_report
-
-EXIT_BREACH = 1
-EXIT_INPUT = 2
 
 
 def _report_to(output: Path | None, write: Callable[[IO[str]], Outcome]) -> Outcome:
@@ -77,25 +73,21 @@ def run_portfolio(
     fail_on: str = "never",
     include_roots: Sequence[Path] = (),
 ) -> int:
-    """Evaluate a portfolio as the command line does; return the exit status (0, 1 or 2).
+    """Evaluate a portfolio as the command line does; return the exit status (0, or 1 with a breach and --fail-on).
+
+    Bad input, an output that cannot be written, an engine or a cluster that
+    fails raise to the command group (``cli.exits.Monitor``), which prints
+    them and exits 2.
 
     ``covenant check --portfolio FILE`` calls this with its own options; a
     format other than json or text is refused (exit 2) rather than ignored.
     """
     if output_format not in ("json", "text"):
-        click.echo(f"covenant: --format {output_format} is not available for a portfolio (json or text)", err=True)
-        return EXIT_INPUT
+        raise Refused(f"--format {output_format} is not available for a portfolio (json or text)")
     if jobs < 1:
-        click.echo("covenant: --jobs must be 1 or more", err=True)
-        return EXIT_INPUT
-    if as_of is not None and not FIRST_DAY <= as_of <= LAST_DAY:
-        click.echo(f"--as-of: {as_of} is out of range ({FIRST_DAY} to {LAST_DAY})", err=True)  # as check says it
-        return EXIT_INPUT
-    try:
-        refuse_input_as_output(output, [portfolio_file, *facts])
-    except OutputError as error:
-        click.echo(f"covenant: {error}", err=True)
-        return EXIT_INPUT
+        raise Refused("--jobs must be 1 or more")
+    check_as_of(as_of)  # in check's words
+    refuse_input_as_output(output, [portfolio_file, *facts])
     use_color = (sys.stdout.isatty() if color is None and output is None else bool(color)) and output_format == "text"
 
     def write(stream: IO[str]) -> Outcome:
@@ -112,23 +104,12 @@ def run_portfolio(
                 include_roots=include_roots,
             )
 
-    try:
-        outcome = _report_to(output, write)
-    except InputError as error:
-        for problem in error.problems:
-            click.echo(problem.format(), err=True)
-        return EXIT_INPUT
-    except EngineError as error:
-        click.echo(f"covenant: the rule engine failed: {error}", err=True)
-        return EXIT_INPUT
-    except (BackendError, OutputError) as error:
-        click.echo(f"covenant: {error}", err=True)
-        return EXIT_INPUT
+    outcome = _report_to(output, write)
     for problem in outcome.skipped:
         click.echo(f"skipped: {problem.format()}", err=True)
     if fail_on == "breach" and outcome.breached:
-        return EXIT_BREACH
-    return 0
+        return EXIT_FOUND
+    return EXIT_OK
 
 
 @click.command()

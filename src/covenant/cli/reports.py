@@ -29,14 +29,12 @@ from rich.text import Text
 from covenant.calendar import Date, as_date
 from covenant.cli.options import as_of_option, output_option, skip_invalid_option
 from covenant.cli.output import emit, refuse_input_as_output, write_atomically
-from covenant.diagnostics import printable, printable_data
-from covenant.engine.core import EngineError
+from covenant.diagnostics import printable_data
 from covenant.pipeline import Evaluated
 from covenant.pipeline import check as run_check
 from covenant.report.render.common import days_until, owed_to
 from covenant.report.render.meeting import met_by_words
 
-EXIT_INPUT = 2
 MAX_WITHIN = 36_525
 """A hundred years of deadlines; a billion days overflowed the date library."""
 
@@ -88,16 +86,12 @@ def evaluate(
 ) -> Evaluated:
     """``pipeline.check`` with progress.
 
-    Bad input (``InputError``) and files that cannot be read (``OSError``)
-    go up to the command group (``cli.main.Monitor``), the one place that prints
+    Bad input, files that cannot be read and an engine that refuses go up to
+    the command group (``cli.exits.Monitor``), the one place that prints
     problems and exits 2.
     """
-    try:
-        with progress(_describe(facts, rules_dir), enabled=with_progress):
-            return run_check(list(facts), rules_dir, as_of, lenient=lenient)
-    except EngineError as error:
-        click.echo(f"covenant: the rule engine failed: {printable(str(error))}", err=True)
-        sys.exit(EXIT_INPUT)
+    with progress(_describe(facts, rules_dir), enabled=with_progress):
+        return run_check(list(facts), rules_dir, as_of, lenient=lenient)
 
 
 def terminal_width() -> int:
