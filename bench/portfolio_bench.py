@@ -90,7 +90,9 @@ def child_bare_engine(portfolio: Path, logs: list[Path]) -> dict[str, Any]:
     """The same facts through the compiled ruleset with no-op actions: the engine's own rate."""
     from covenant.engine.core import Ruleset
     from covenant.law.memory import engine_facts as to_engine_facts
-    from covenant.portfolio.run import chunks, evaluate_agreement, index_facts, load_agreement_facts, load_portfolio
+    from covenant.portfolio.feed import index_facts
+    from covenant.portfolio.file import load_portfolio
+    from covenant.portfolio.work import chunks, evaluate_agreement, load_agreement_facts
 
     del evaluate_agreement  # imported to show which path the monitor takes; not timed here
     spec = load_portfolio(portfolio)

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from covenant.cli.main import main
 from covenant.diagnostics import InputError
 from covenant.portfolio.backends import BackendError, DaskCluster, LocalPool, backend_for
-from covenant.portfolio.run import FormSource, InProcess, chunk_size, write_report
+from covenant.portfolio.run import chunk_size, write_report
+from covenant.portfolio.work import FormSource, InProcess
 
 from .conftest import AMNIS_RULES
 from .test_portfolio import EXAMPLE, write_facts

@@ -25,7 +25,9 @@ from covenant.engine.core import MAX_SESSIONS_PER_RULESET, EngineError, EnginePo
 from covenant.law.driver import FormEvaluator
 from covenant.pipeline import check
 from covenant.portfolio.backends import LocalPool
-from covenant.portfolio.run import evaluate_portfolio, indent_json, load_portfolio, merge_terms, write_report
+from covenant.portfolio.file import load_portfolio, merge_terms
+from covenant.portfolio.run import evaluate_portfolio, write_report
+from covenant.portfolio.work import indent_json
 from covenant.report.build import render_json
 
 from .conftest import AMNIS_RULES, EXAMPLE_FACTS

@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import Any
 
 from covenant.pipeline import evaluator_for
-from covenant.portfolio.run import Backend, Chunk, ChunkResult, FormSource, InProcess, evaluate_chunk
+from covenant.portfolio.work import Backend, Chunk, ChunkResult, FormSource, InProcess, evaluate_chunk
 
 
 class BackendError(RuntimeError):
