@@ -395,15 +395,23 @@ def _compile_agreement(form: CompiledForm) -> None:
     # context uninitialised until its first action, and delete_state then frees
     # a garbage pointer (a lone fact before the Closing crashed the process).
     form.add("$session/opened", [{"s": {"t": SESSION}}], Binding("session_opened"))
-    form.add("$holding/starts", [{"c": {"t": "closing"}}], Binding("holding_starts"))
-    form.add(
-        "$holding/ends",
-        [
-            {"o": {"t": HOLDER}},
-            {"m": {"$and": [{"t": "transfer"}, {"all": True}, {"buyer": {"o": "buyer"}}, ALWAYS_TRUE]}},
-        ],
-        Binding("holding_ends"),
-    )
+    # Holdings start and end on the facts agreement.yaml's `effects` name (the
+    # Amnis Closing, a transfer of all); the first of each kind keeps the plain name.
+    for number, effect in enumerate(form.agreement.effects_doing("holding_starts")):
+        where = [{name: scalar_json(value)} for name, value in effect.where.items()]
+        pattern = {"$and": [{"t": effect.on}, *where, ALWAYS_TRUE]} if where else {"t": effect.on}
+        form.add("$holding/starts" + (f"/{number}" if number else ""), [{"c": pattern}], Binding("holding_starts"))
+    for number, effect in enumerate(form.agreement.effects_doing("holding_ends")):
+        assert effect.party is not None  # the model requires it
+        where = [{name: scalar_json(value)} for name, value in effect.where.items()]
+        form.add(
+            "$holding/ends" + (f"/{number}" if number else ""),
+            [
+                {"o": {"t": HOLDER}},
+                {"m": {"$and": [{"t": effect.on}, *where, {effect.party: {"o": "buyer"}}, ALWAYS_TRUE]}},
+            ],
+            Binding("holding_ends"),
+        )
     for scope, obligation_terms, by_terms in (
         ("own", [], [{"by": {"o": "beneficiary"}}]),
         ("shared", [{"beneficiary": "*"}], []),

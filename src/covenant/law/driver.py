@@ -68,6 +68,10 @@ class AgreementState:
     fired: set[str] = field(default_factory=set)
     """The engine rules (``form.bindings`` names) that fired: what coverage reads."""
     facts_by_id: dict[str, Fact] = field(init=False, repr=False, compare=False)
+    indexes: dict[tuple[str, str], list[tuple[Date, Decimal]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """A floating rate's index history (fact type, field) -> [(date, value)], read from the facts once."""
 
     def __post_init__(self) -> None:
         # Every explanation looks its trigger up here.
@@ -106,7 +110,7 @@ class Evaluation:
         self.agenda = Agenda()
         self.memory = WorkingMemory(ruleset, sid, form.keep_always, form.joined_on_trigger)
         self._assert = self.memory.assert_fact
-        self.holdings = Holdings(self.agreement)
+        self.holdings = Holdings(self.agreement, self.facts)
         self.book = ObligationBook(self.holdings, _breach_notice(form.rules, self.memory), self.memory.retire)
         # The book's own dict: the handlers look an obligation up on every firing.
         self.obligations = self.book.obligations
@@ -174,7 +178,9 @@ class Evaluation:
             return
         self.closing = self.today
         self.used.add(patterns["c"]["key"])
-        for buyer in self.agreement.buyers:
+        for buyer in self.agreement.parties:
+            if not buyer.holder:
+                continue  # an agent holds nothing
             self.holdings.start(buyer.id, self.today)
             holder = {"t": HOLDER, "buyer": buyer.id, "_c": 1}
             self.holder_facts[buyer.id] = holder
