@@ -283,3 +283,18 @@ def test_the_report_words_come_from_the_form_in_declaration_order() -> None:
     }
     agreement = Agreement.model_validate({**agreement.model_dump(exclude_none=True), "remedies": remedies})
     assert agreement.remedy_kinds() == (("default_interest",), ("event_of_default",))
+
+
+# --- what the engine sees: the date a fact bears, only where a rule needs it ---------------------------------------
+def test_only_the_types_a_rule_reads_the_date_of_carry_it() -> None:
+    from covenant.language.compiler import _types_comparing
+    from covenant.law.memory import engine_facts
+
+    rules = [
+        {"all": [{"m": {"$and": [{"t": "notice"}, {"$lte": {"date": {"o": "tdate"}}}]}}, {"c": {"t": "closing"}}]},
+        {"all": [{"m": {"$and": [{"t": "delivery"}, {"ref": {"o": "tkey"}}]}}]},
+    ]
+    assert _types_comparing("date", rules) == {"notice"}
+    fact = _fact(1, "notice", "2020-01-02", to="pica")
+    assert "date" not in engine_facts(fact, d("2020-01-07"))[0]
+    assert engine_facts(fact, d("2020-01-07"), with_date=True)[0]["date"] == "2020-01-02"

@@ -91,6 +91,8 @@ class CompiledForm:
     period_kinds: set[str] = field(default_factory=set)
     period_inputs: set[str] = field(default_factory=set)
     keep_always: set[str] = field(default_factory=set)
+    dated: frozenset[str] = frozenset()
+    """Fact types whose ``date`` (the date a fact bears, as text) some engine rule compares: only they carry it."""
     joined_on_trigger: dict[str, list[frozenset[str]]] = field(default_factory=dict)
     obligation_fields: dict[str, str] = field(default_factory=dict)
 
@@ -452,4 +454,31 @@ def compile_form(folder: RuleFolder) -> CompiledForm:
         _COMPILERS[type(rule)](rule, form)
         if isinstance(rule, DutyRule | ProhibitionRule):
             _compile_own_remedies(rule, form)
+    # A fact's own date reaches a rule two ways: a pattern testing its `date`, or a derived fact copying it.
+    copied = {
+        r.rule.when[0].fact for r in folder.rules if isinstance(r.rule, DeriveRule) and "date" in r.rule.copy_fields
+    }
+    form.dated = frozenset(_types_comparing("date", form.definition.values()) | copied)
     return form
+
+
+def _types_comparing(name: str, rules: Iterable[dict[str, Any]]) -> set[str]:
+    """The fact types some pattern of ``rules`` tests the field ``name`` of (by key, at any depth)."""
+
+    def mentions(term: Any) -> bool:
+        if isinstance(term, dict):
+            return any(key == name or mentions(value) for key, value in term.items())
+        if isinstance(term, list):
+            return any(mentions(item) for item in term)
+        return False
+
+    types: set[str] = set()
+    for rule in rules:
+        for pattern in rule.get("all", ()):
+            for condition in pattern.values():
+                terms = condition.get("$and", [condition]) if isinstance(condition, dict) else []
+                kinds = [term["t"] for term in terms if isinstance(term, dict) and isinstance(term.get("t"), str)]
+                others = [term for term in terms if not (isinstance(term, dict) and "t" in term)]
+                if kinds and mentions(others):
+                    types.update(kinds)
+    return types

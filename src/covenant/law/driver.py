@@ -108,7 +108,7 @@ class Evaluation:
         self.fired: set[str] = set()
         self.holder_facts: dict[str, EngineFact] = {}
         self.agenda = Agenda()
-        self.memory = WorkingMemory(ruleset, sid, form.keep_always, form.joined_on_trigger)
+        self.memory = WorkingMemory(ruleset, sid, form.keep_always, form.joined_on_trigger, form.dated)
         self._assert = self.memory.assert_fact
         self.holdings = Holdings(self.agreement, self.facts)
         self.book = ObligationBook(self.holdings, _breach_notice(form.rules, self.memory), self.memory.retire)
