@@ -444,6 +444,8 @@ class RemedyDefinition(_Strict):
 
     clause: str
     report_as: Annotated[str, Field(pattern=FACT_NAME, description="the form's own word for it, in reports")]
+    label: str | None = Field(default=None, description="its short name in reports (SLD); default: report_as")
+    title: str | None = Field(default=None, description="its long name in headings; default: report_as")
     formula: Literal[
         "monthly_rates_on_outstanding", "simple_interest_on_amount", "interest_over_period", "flag", "none"
     ] = Field(description="none: the same as flag")
