@@ -8,7 +8,9 @@ never with the monitor. The Amnis figures stay in tests/test_remedies.py.
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +29,10 @@ from covenant.law.formulas import (
 )
 from covenant.law.holdings import Holdings
 from covenant.law.remedies import BuyerLedger, ledgers_from_facts
+from covenant.pipeline import check
+
+from .conftest import AMNIS_RULES
+from .test_remedies import INVOICE_LOG, _amounts, _only, _write
 
 
 def d(text: str) -> Date:
@@ -298,3 +304,31 @@ def test_only_the_types_a_rule_reads_the_date_of_carry_it() -> None:
     fact = _fact(1, "notice", "2020-01-02", to="pica")
     assert "date" not in engine_facts(fact, d("2020-01-07"))[0]
     assert engine_facts(fact, d("2020-01-07"), with_date=True)[0]["date"] == "2020-01-02"
+
+
+# --- end to end: a remedy declared with interest_over_period, in the form's own word ----------------------------------
+@pytest.mark.parametrize(
+    ("parameters", "amount"),
+    [
+        # the invoice's 4,200.00 x 15% x 24/360 (02-17 to the payment in full, 03-12, excluded) = 15,120 / 360 = 42.00
+        ({"rate": "0.15", "on": "amount", "day_count": "actual/360"}, "42.00"),
+        # bristol's 150,000 of principal x 15% x 25/365 (02-17 through 03-12, the last day in breach, included)
+        # = 562,500 / 365 = 1,541.0958... -> 1,541.10
+        ({"rate": "0.15", "on": "outstanding_principal"}, "1541.10"),
+    ],
+)
+def test_a_declared_interest_over_period_reaches_the_report(
+    tmp_path: Path, parameters: dict[str, Any], amount: str
+) -> None:
+    folder = tmp_path / "form"
+    shutil.copytree(AMNIS_RULES, folder, ignore=shutil.ignore_patterns("scenarios"))
+    agreement = folder / "agreement.yaml"
+    text = agreement.read_text(encoding="utf-8")
+    start, end = text.index("  expense_interest:"), text.index("  event_of_default:")
+    declared = {"report_as": "default_interest", "formula": "interest_over_period", "accrues_from": "trigger_date"}
+    lines = "".join(f"    {key}: {value}\n" for key, value in {**declared, **parameters}.items())
+    agreement.write_text(f"{text[:start]}  expense_interest:\n    clause: 4(f)\n{lines}{text[end:]}", encoding="utf-8")
+    report = check([_write(tmp_path, INVOICE_LOG)], folder, d("2004-03-31")).report
+    expense = _only(report, "expense-reimbursement")
+    assert _amounts(expense)[("default_interest", "bristol")] == amount
+    assert report["summary"]["totals"]["default_interest"]["bristol"] == amount
