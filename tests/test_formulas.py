@@ -250,6 +250,8 @@ def test_ledgers_read_the_declared_effects_not_fact_type_names() -> None:
         ({"on": "transfer", "does": "holding_ends"}, "needs `party`"),
         ({"on": "closing", "does": "holding_starts", "party": "buyer"}, "give no party or by"),
         ({"on": "conversion", "does": "principal_reduced", "party": "buyer"}, "need `by`"),
+        ({"on": "waiver", "does": "waives", "party": "by", "by": "amount"}, "waives take none"),
+        ({"on": "waiver", "does": "waives"}, "needs `party`"),
     ],
 )
 def test_an_effect_says_what_it_needs(effect: dict[str, Any], message: str) -> None:

@@ -414,20 +414,24 @@ def _compile_agreement(form: CompiledForm) -> None:
             ],
             Binding("holding_ends"),
         )
-    for scope, obligation_terms, by_terms in (
-        ("own", [], [{"by": {"o": "beneficiary"}}]),
-        ("shared", [{"beneficiary": "*"}], []),
-    ):
-        for which, trigger_terms in (("any", [{"$nex": {"trigger": 1}}]), ("named", [{"trigger": {"o": "tid"}}])):
-            form.add(
-                f"$waiver/{scope}/{which}",
-                [
-                    {"o": _pattern(OBLIGATION, obligation_terms)},
-                    {"m": {"$and": [{"t": "waiver"}, {"rule": {"o": "rule"}}, *by_terms, *trigger_terms, ALWAYS_TRUE]}},
-                ],
-                Binding("waive"),
-            )
-    form.keep_always.add("waiver")
+    # Waivers: the fact types whose effect `waives` an obligation of the rule they name in `rule` (and, if
+    # they name one, of that trigger), given by the party in the effect's `party` field.
+    for number, effect in enumerate(form.agreement.effects_doing("waives")):
+        assert effect.party is not None  # the model requires it
+        where = [{name: scalar_json(value)} for name, value in effect.where.items()]
+        suffix = f"/{number}" if number else ""
+        for scope, obligation_terms, by_terms in (
+            ("own", [], [{effect.party: {"o": "beneficiary"}}]),
+            ("shared", [{"beneficiary": "*"}], []),
+        ):
+            for which, trigger_terms in (("any", [{"$nex": {"trigger": 1}}]), ("named", [{"trigger": {"o": "tid"}}])):
+                terms = [{"t": effect.on}, *where, {"rule": {"o": "rule"}}, *by_terms, *trigger_terms, ALWAYS_TRUE]
+                form.add(
+                    f"$waiver/{scope}/{which}{suffix}",
+                    [{"o": _pattern(OBLIGATION, obligation_terms)}, {"m": {"$and": terms}}],
+                    Binding("waive", index=number),
+                )
+        form.keep_always.add(effect.on)
 
 
 _COMPILERS = {

@@ -397,7 +397,11 @@ class Majority(_Strict):
 
 
 class Effect(_Strict):
-    """What a kind of fact does to holdings: start or end them, reduce principal, pay interest.
+    """What a kind of fact does to holdings: start or end them, reduce principal, pay interest; or waive.
+
+    ``waives``: the fact waives, for the party in its ``party`` field, the
+    obligations of the rule it names in ``rule`` (of one trigger if it names
+    one in ``trigger``).
 
     ``party`` names the fact's field that says whose holding changes (none
     for ``holding_starts``: every holder's starts), ``by`` the field with the
@@ -406,7 +410,7 @@ class Effect(_Strict):
 
     on: Annotated[str, Field(pattern=FACT_NAME, description="a fact type")]
     where: dict[Annotated[str, Field(pattern=FACT_NAME)], Scalar] = Field(default_factory=dict)
-    does: Literal["holding_starts", "holding_ends", "principal_reduced", "interest_paid"]
+    does: Literal["holding_starts", "holding_ends", "principal_reduced", "interest_paid", "waives"]
     party: Annotated[str, Field(pattern=FACT_NAME)] | None = None
     by: Annotated[str, Field(pattern=FACT_NAME)] | None = None
 
@@ -417,9 +421,9 @@ class Effect(_Strict):
                 raise ValueError("holding_starts starts every holder's holding: give no party or by")
         elif self.party is None:
             raise ValueError(f"{self.does} needs `party`: the fact's field naming the party")
-        elif (self.by is None) != (self.does == "holding_ends"):
+        elif (self.by is None) != (self.does in ("holding_ends", "waives")):
             raise ValueError(
-                "principal_reduced and interest_paid need `by` (the amount's field); holding_ends takes none"
+                "principal_reduced and interest_paid need `by` (the amount's field); holding_ends and waives take none"
             )
         return self
 

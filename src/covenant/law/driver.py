@@ -271,14 +271,16 @@ class Evaluation:
         ):
             self.book.fulfil(obligation, self.today)
 
-    def _on_waive(self, _rule: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+    def _on_waive(self, _rule: str | None, index: int, _d: int, patterns: Patterns) -> None:
         obligation = self.obligations.get(patterns["o"]["okey"])
         if obligation is None or obligation.settled:
             return
         waiver = patterns["m"]
+        party = self.form.agreement.effects_doing("waives")[index].party
+        assert party is not None  # the model requires it
         obligation.note_evidence(waiver["key"])
         self.used.add(waiver["key"])
-        self.book.waive(obligation, waiver["by"], day_of(waiver["day"]))
+        self.book.waive(obligation, waiver[party], day_of(waiver["day"]))
 
     def _on_grant(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
         assert rule_id is not None
