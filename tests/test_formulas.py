@@ -314,6 +314,9 @@ def test_only_the_types_a_rule_reads_the_date_of_carry_it() -> None:
     [
         # the invoice's 4,200.00 x 15% x 24/360 (02-17 to the payment in full, 03-12, excluded) = 15,120 / 360 = 42.00
         ({"rate": "0.15", "on": "amount", "day_count": "actual/360"}, "42.00"),
+        # on what is still unpaid each day: 4,200.00 x 15% x 3/365 (02-17 to the part paid 02-20)
+        # + 2,200.00 x 15% x 21/365 (02-20 to 03-12, 2004 a leap year) = (1,890 + 6,930) / 365 = 24.1643... -> 24.16
+        ({"rate": "0.15", "on": "unpaid_amount"}, "24.16"),
         # bristol's 150,000 of principal x 15% x 25/365 (02-17 through 03-12, the last day in breach, included)
         # = 562,500 / 365 = 1,541.0958... -> 1,541.10
         ({"rate": "0.15", "on": "outstanding_principal"}, "1541.10"),

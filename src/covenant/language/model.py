@@ -458,8 +458,9 @@ class RemedyDefinition(_Strict):
     floating: FloatingRate | None = Field(default=None, description="interest_over_period: instead of rate")
     less: Decimal = Field(default=Decimal(0), ge=0, description="the excess over this rate only")
     day_count: DayCount = "actual/365"
-    on: Literal["amount", "outstanding_principal"] = Field(
-        default="amount", description="interest_over_period: the trigger's amount, or the holder's principal"
+    on: Literal["amount", "unpaid_amount", "outstanding_principal"] = Field(
+        default="amount",
+        description="interest_over_period: the trigger's amount, what of it is still unpaid each day, or principal",
     )
     amount_field: Annotated[str, Field(pattern=FACT_NAME)] = Field(
         default="amount", description="the trigger's field holding the amount"

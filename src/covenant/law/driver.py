@@ -237,7 +237,9 @@ class Evaluation:
             if fact["key"] in obligation.paid_by:
                 return
             obligation.paid_by.add(fact["key"])
-            obligation.paid += self.memory.exact_fields(fact).get(meeting.adding_up, Decimal(0))
+            part = self.memory.exact_fields(fact).get(meeting.adding_up, Decimal(0))
+            obligation.paid += part
+            obligation.payments.append((day_of(fact["day"]), part))
             obligation.matched.append(fact["key"])
             self.derivations.note(obligation, fact["key"])
             self.memory.consume(fact)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Any
@@ -235,6 +235,16 @@ def _buyers_owed(obligation: Obligation, state: AgreementState) -> list[str]:
     )
 
 
+def _unpaid(amount: Decimal, payments: list[tuple[Date, Decimal]]) -> Callable[[Date], Decimal]:
+    """The part of ``amount`` still unpaid on a day: a part paid on a day bears no interest from that day on."""
+
+    def unpaid_on(day: Date) -> Decimal:
+        paid = sum((part for when, part in payments if when <= day), Decimal(0))
+        return max(amount - paid, Decimal(0))
+
+    return unpaid_on
+
+
 def _rate(definition: RemedyDefinition, state: AgreementState) -> Rate:
     """The remedy's rate: fixed, or floating on an index whose history the facts give (read once per evaluation)."""
     floating = definition.floating
@@ -286,7 +296,7 @@ def remedy_lines(
                 )
                 continue
             amount = Decimal(obligation.trigger_fields.get(definition.amount_field, Decimal(0)))
-            on_amount = definition.formula == "simple_interest_on_amount" or definition.on == "amount"
+            on_amount = definition.formula == "simple_interest_on_amount" or definition.on != "outstanding_principal"
             if on_amount and obligation.cured_on is not None and stop == obligation.cured_on:
                 end_exclusive = obligation.cured_on  # to the day it is paid in full, excluded
             if definition.formula == "simple_interest_on_amount":
@@ -296,7 +306,16 @@ def remedy_lines(
                 )
             else:
                 rate = _rate(definition, state)
-                if on_amount:
+                if definition.on == "unpaid_amount":
+                    computation = interest_over_period(
+                        _unpaid(amount, obligation.payments),
+                        (day for day, _ in obligation.payments),
+                        rate,
+                        start,
+                        end_exclusive,
+                        definition.day_count,
+                    )
+                elif on_amount:
                     computation = interest_over_period(
                         lambda _day, amount=amount: amount, (), rate, start, end_exclusive, definition.day_count
                     )
