@@ -125,6 +125,6 @@ def test_a_mistake_in_agreement_yaml_is_one_line_not_one_per_scenario(tmp_path: 
         agreement.read_text(encoding="utf-8").replace('principal: "500000.00"', "principal: $500,000"), encoding="utf-8"
     )
     assert [format_problem(p) for p in lint(folder).problems] == [
-        f"{agreement}:14:5: buyers, item 1, principal: '$500,000' is not a number as rule files write amounts "
+        f"{agreement}:17:5: parties, item 1, principal: '$500,000' is not a number as rule files write amounts "
         '(hint: write 500000 (no currency sign, no commas), or quoted with cents: "500000.00") [language]'
     ]

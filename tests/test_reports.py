@@ -25,8 +25,10 @@ from icalendar import Calendar
 from covenant.calendar import as_date
 from covenant.cli.main import main
 from covenant.cli.reports import progress, upcoming_items
+from covenant.language.loader import load_rule_folder
 from covenant.pipeline import Evaluated, check
 from covenant.report.changes import diff
+from covenant.report.render.common import RemedyWords
 from covenant.report.render.formats import Context, context_from, render
 from covenant.report.render.html import render_html
 from covenant.report.render.markdown import render_markdown
@@ -50,6 +52,10 @@ def report(checked: Evaluated) -> dict[str, Any]:
     return checked.report
 
 
+# The Amnis form's words for its remedies (SLD first, its label and title), as `covenant check` renders with.
+WORDS = RemedyWords.of(load_rule_folder(Path(AMNIS_RULES)).agreement)
+
+
 def run(*args: str) -> Any:
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     return result
@@ -70,7 +76,7 @@ def test_the_example_history_has_what_the_reports_must_show(report: dict[str, An
 
 @pytest.mark.parametrize("width", [100, 120])
 def test_text_report_fits_the_terminal_without_cutting_an_id(report: dict[str, Any], width: int) -> None:
-    text = render_text(report, width=width)
+    text = render_text(report, width=width, words=WORDS)
     assert "\x1b" not in text
     assert max(len(line) for line in text.splitlines()) <= width
     words = set(re.findall(r"[A-Za-z0-9][\w()./,-]*", text))
@@ -85,7 +91,7 @@ def test_text_report_fits_the_terminal_without_cutting_an_id(report: dict[str, A
 
 
 def test_text_report_summary_counts_and_sld_totals(report: dict[str, Any]) -> None:
-    text = render_text(report, width=120)
+    text = render_text(report, width=120, words=WORDS)
     statuses = report["summary"]["statuses"]
     counts = dict(
         (word, int(n))
@@ -109,7 +115,7 @@ def test_text_report_summary_counts_and_sld_totals(report: dict[str, Any]) -> No
 
 
 def test_text_report_lists_open_breaches_as_open_and_next_deadlines_soonest_first(report: dict[str, Any]) -> None:
-    text = render_text(report, width=120)
+    text = render_text(report, width=120, words=WORDS)
     open_rows = [line for line in text.splitlines() if " open " in f"{line} "]
     assert len([o for o in report["obligations"] if o["status"] == "breached"]) == len(open_rows)
     deadlines = text.split("Next deadlines", 1)[1]
@@ -298,7 +304,7 @@ def test_csv_read_back_has_the_rows_of_the_json(report: dict[str, Any]) -> None:
 
 
 def test_csv_columns_are_in_a_stable_order(report: dict[str, Any]) -> None:
-    header = next(csv.reader(io.StringIO(render_csv(report))))
+    header = next(csv.reader(io.StringIO(render_csv(report, WORDS))))
     assert header[:9] == [
         "rule",
         "clause",
@@ -314,7 +320,7 @@ def test_csv_columns_are_in_a_stable_order(report: dict[str, Any]) -> None:
     assert sld == sorted(sld) and header.index(sld[-1]) < header.index("interest_" + sld[0].rsplit("_", 1)[1])
     assert header[-3:] == ["evidence", "explanation", "survival_note"]
     earlier = check([EXAMPLE_FACTS], AMNIS_RULES, as_of=as_date("2003-06-01")).report  # no interest owed yet
-    assert next(csv.reader(io.StringIO(render_csv(earlier)))) == header
+    assert next(csv.reader(io.StringIO(render_csv(earlier, WORDS)))) == header
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_get_an_apostrophe(report: dict[str, Any]) -> None:

@@ -91,6 +91,8 @@ class CompiledForm:
     period_kinds: set[str] = field(default_factory=set)
     period_inputs: set[str] = field(default_factory=set)
     keep_always: set[str] = field(default_factory=set)
+    dated: frozenset[str] = frozenset()
+    """Fact types whose ``date`` (the date a fact bears, as text) some engine rule compares: only they carry it."""
     joined_on_trigger: dict[str, list[frozenset[str]]] = field(default_factory=dict)
     obligation_fields: dict[str, str] = field(default_factory=dict)
 
@@ -395,29 +397,41 @@ def _compile_agreement(form: CompiledForm) -> None:
     # context uninitialised until its first action, and delete_state then frees
     # a garbage pointer (a lone fact before the Closing crashed the process).
     form.add("$session/opened", [{"s": {"t": SESSION}}], Binding("session_opened"))
-    form.add("$holding/starts", [{"c": {"t": "closing"}}], Binding("holding_starts"))
-    form.add(
-        "$holding/ends",
-        [
-            {"o": {"t": HOLDER}},
-            {"m": {"$and": [{"t": "transfer"}, {"all": True}, {"buyer": {"o": "buyer"}}, ALWAYS_TRUE]}},
-        ],
-        Binding("holding_ends"),
-    )
-    for scope, obligation_terms, by_terms in (
-        ("own", [], [{"by": {"o": "beneficiary"}}]),
-        ("shared", [{"beneficiary": "*"}], []),
-    ):
-        for which, trigger_terms in (("any", [{"$nex": {"trigger": 1}}]), ("named", [{"trigger": {"o": "tid"}}])):
-            form.add(
-                f"$waiver/{scope}/{which}",
-                [
-                    {"o": _pattern(OBLIGATION, obligation_terms)},
-                    {"m": {"$and": [{"t": "waiver"}, {"rule": {"o": "rule"}}, *by_terms, *trigger_terms, ALWAYS_TRUE]}},
-                ],
-                Binding("waive"),
-            )
-    form.keep_always.add("waiver")
+    # Holdings start and end on the facts agreement.yaml's `effects` name (the
+    # Amnis Closing, a transfer of all); the first of each kind keeps the plain name.
+    for number, effect in enumerate(form.agreement.effects_doing("holding_starts")):
+        where = [{name: scalar_json(value)} for name, value in effect.where.items()]
+        pattern = {"$and": [{"t": effect.on}, *where, ALWAYS_TRUE]} if where else {"t": effect.on}
+        form.add("$holding/starts" + (f"/{number}" if number else ""), [{"c": pattern}], Binding("holding_starts"))
+    for number, effect in enumerate(form.agreement.effects_doing("holding_ends")):
+        assert effect.party is not None  # the model requires it
+        where = [{name: scalar_json(value)} for name, value in effect.where.items()]
+        form.add(
+            "$holding/ends" + (f"/{number}" if number else ""),
+            [
+                {"o": {"t": HOLDER}},
+                {"m": {"$and": [{"t": effect.on}, *where, {effect.party: {"o": "buyer"}}, ALWAYS_TRUE]}},
+            ],
+            Binding("holding_ends"),
+        )
+    # Waivers: the fact types whose effect `waives` an obligation of the rule they name in `rule` (and, if
+    # they name one, of that trigger), given by the party in the effect's `party` field.
+    for number, effect in enumerate(form.agreement.effects_doing("waives")):
+        assert effect.party is not None  # the model requires it
+        where = [{name: scalar_json(value)} for name, value in effect.where.items()]
+        suffix = f"/{number}" if number else ""
+        for scope, obligation_terms, by_terms in (
+            ("own", [], [{effect.party: {"o": "beneficiary"}}]),
+            ("shared", [{"beneficiary": "*"}], []),
+        ):
+            for which, trigger_terms in (("any", [{"$nex": {"trigger": 1}}]), ("named", [{"trigger": {"o": "tid"}}])):
+                terms = [{"t": effect.on}, *where, {"rule": {"o": "rule"}}, *by_terms, *trigger_terms, ALWAYS_TRUE]
+                form.add(
+                    f"$waiver/{scope}/{which}{suffix}",
+                    [{"o": _pattern(OBLIGATION, obligation_terms)}, {"m": {"$and": terms}}],
+                    Binding("waive", index=number),
+                )
+        form.keep_always.add(effect.on)
 
 
 _COMPILERS = {
@@ -444,4 +458,31 @@ def compile_form(folder: RuleFolder) -> CompiledForm:
         _COMPILERS[type(rule)](rule, form)
         if isinstance(rule, DutyRule | ProhibitionRule):
             _compile_own_remedies(rule, form)
+    # A fact's own date reaches a rule two ways: a pattern testing its `date`, or a derived fact copying it.
+    copied = {
+        r.rule.when[0].fact for r in folder.rules if isinstance(r.rule, DeriveRule) and "date" in r.rule.copy_fields
+    }
+    form.dated = frozenset(_types_comparing("date", form.definition.values()) | copied)
     return form
+
+
+def _types_comparing(name: str, rules: Iterable[dict[str, Any]]) -> set[str]:
+    """The fact types some pattern of ``rules`` tests the field ``name`` of (by key, at any depth)."""
+
+    def mentions(term: Any) -> bool:
+        if isinstance(term, dict):
+            return any(key == name or mentions(value) for key, value in term.items())
+        if isinstance(term, list):
+            return any(mentions(item) for item in term)
+        return False
+
+    types: set[str] = set()
+    for rule in rules:
+        for pattern in rule.get("all", ()):
+            for condition in pattern.values():
+                terms = condition.get("$and", [condition]) if isinstance(condition, dict) else []
+                kinds = [term["t"] for term in terms if isinstance(term, dict) and isinstance(term.get("t"), str)]
+                others = [term for term in terms if not (isinstance(term, dict) and "t" in term)]
+                if kinds and mentions(others):
+                    types.update(kinds)
+    return types

@@ -68,6 +68,10 @@ class AgreementState:
     fired: set[str] = field(default_factory=set)
     """The engine rules (``form.bindings`` names) that fired: what coverage reads."""
     facts_by_id: dict[str, Fact] = field(init=False, repr=False, compare=False)
+    indexes: dict[tuple[str, str], list[tuple[Date, Decimal]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """A floating rate's index history (fact type, field) -> [(date, value)], read from the facts once."""
 
     def __post_init__(self) -> None:
         # Every explanation looks its trigger up here.
@@ -104,9 +108,9 @@ class Evaluation:
         self.fired: set[str] = set()
         self.holder_facts: dict[str, EngineFact] = {}
         self.agenda = Agenda()
-        self.memory = WorkingMemory(ruleset, sid, form.keep_always, form.joined_on_trigger)
+        self.memory = WorkingMemory(ruleset, sid, form.keep_always, form.joined_on_trigger, form.dated)
         self._assert = self.memory.assert_fact
-        self.holdings = Holdings(self.agreement)
+        self.holdings = Holdings(self.agreement, self.facts)
         self.book = ObligationBook(self.holdings, _breach_notice(form.rules, self.memory), self.memory.retire)
         # The book's own dict: the handlers look an obligation up on every firing.
         self.obligations = self.book.obligations
@@ -174,7 +178,9 @@ class Evaluation:
             return
         self.closing = self.today
         self.used.add(patterns["c"]["key"])
-        for buyer in self.agreement.buyers:
+        for buyer in self.agreement.parties:
+            if not buyer.holder:
+                continue  # an agent holds nothing
             self.holdings.start(buyer.id, self.today)
             holder = {"t": HOLDER, "buyer": buyer.id, "_c": 1}
             self.holder_facts[buyer.id] = holder
@@ -231,7 +237,9 @@ class Evaluation:
             if fact["key"] in obligation.paid_by:
                 return
             obligation.paid_by.add(fact["key"])
-            obligation.paid += self.memory.exact_fields(fact).get(meeting.adding_up, Decimal(0))
+            part = self.memory.exact_fields(fact).get(meeting.adding_up, Decimal(0))
+            obligation.paid += part
+            obligation.payments.append((day_of(fact["day"]), part))
             obligation.matched.append(fact["key"])
             self.derivations.note(obligation, fact["key"])
             self.memory.consume(fact)
@@ -265,14 +273,16 @@ class Evaluation:
         ):
             self.book.fulfil(obligation, self.today)
 
-    def _on_waive(self, _rule: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+    def _on_waive(self, _rule: str | None, index: int, _d: int, patterns: Patterns) -> None:
         obligation = self.obligations.get(patterns["o"]["okey"])
         if obligation is None or obligation.settled:
             return
         waiver = patterns["m"]
+        party = self.form.agreement.effects_doing("waives")[index].party
+        assert party is not None  # the model requires it
         obligation.note_evidence(waiver["key"])
         self.used.add(waiver["key"])
-        self.book.waive(obligation, waiver["by"], day_of(waiver["day"]))
+        self.book.waive(obligation, waiver[party], day_of(waiver["day"]))
 
     def _on_grant(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
         assert rule_id is not None

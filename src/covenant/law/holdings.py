@@ -9,23 +9,75 @@ apart from the engine as plain dates.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import bisect
+import itertools
+from collections.abc import Collection, Iterable
 from decimal import Decimal
 
 from covenant.calendar import Date
-from covenant.language.model import Agreement
+from covenant.facts import Fact
+from covenant.language.model import Agreement, Effect
+
+
+def matches(effect: Effect, fact: Fact) -> bool:
+    """Whether ``fact`` has the effect: its type, and the field values the effect's ``where`` gives."""
+    return fact.type == effect.on and all(fact.fields.get(name) == value for name, value in effect.where.items())
+
+
+def effect_amounts(agreement: Agreement, facts: Iterable[Fact], does: str) -> dict[str, list[tuple[Date, Decimal]]]:
+    """Per party, (date, amount) of each fact with a declared effect of kind ``does`` (a conversion's principal)."""
+    effects = agreement.effects_doing(does)
+    out: dict[str, list[tuple[Date, Decimal]]] = {}
+    if not effects:
+        return out
+    types = {effect.on for effect in effects}
+    for fact in facts:
+        if fact.type not in types:
+            continue
+        for effect in effects:
+            if matches(effect, fact):
+                assert effect.party is not None and effect.by is not None  # the model requires them
+                out.setdefault(fact.fields[effect.party], []).append((fact.date, Decimal(fact.fields[effect.by])))
+                break
+    return out
 
 
 class Holdings:
-    """Each Buyer's holding as (first day, day it ended or None)."""
+    """Each holder's holding as (first day, day it ended or None), and how consents count.
 
-    __slots__ = ("_majority", "_principals", "held")
+    The majority is the agreement's ``majority``: a share of the principal,
+    strictly more or at least, of the original principal or of the principal
+    outstanding on the act's day (after the declared ``principal_reduced``
+    effects dated on or before it).
+    """
 
-    def __init__(self, agreement: Agreement) -> None:
+    __slots__ = ("_at_least", "_principals", "_reduced", "_share", "held")
+
+    def __init__(self, agreement: Agreement, facts: Iterable[Fact] = ()) -> None:
         self.held: dict[str, tuple[Date, Date | None]] = {}
-        self._principals = {b.id: b.principal for b in agreement.buyers}
-        # What a majority in interest must exceed.
-        self._majority = agreement.principal_total() * agreement.majority_in_interest_more_than
+        self._principals = {b.id: b.principal for b in agreement.parties}
+        majority = agreement.majority
+        self._at_least = majority.at_least is not None
+        share = majority.at_least if majority.at_least is not None else majority.more_than
+        assert share is not None  # the model requires one
+        self._share = share
+        # Per party: days (ordinals) of reductions and the total reduced by then; only when counted outstanding.
+        self._reduced: dict[str, tuple[list[int], list[Decimal]]] = {}
+        if majority.of == "outstanding_principal":
+            for party, changes in effect_amounts(agreement, facts, "principal_reduced").items():
+                changes.sort()
+                days = [day.toordinal() for day, _ in changes]
+                self._reduced[party] = (days, list(itertools.accumulate(amount for _, amount in changes)))
+
+    def principal_on(self, party: str, day: Date) -> Decimal:
+        """The principal ``party`` holds on ``day``: its original less reductions dated on or before it."""
+        original = self._principals.get(party, Decimal(0))
+        reduced = self._reduced.get(party)
+        if reduced is None:
+            return original
+        days, totals = reduced
+        position = bisect.bisect_right(days, day.toordinal())
+        return max(original - (totals[position - 1] if position else Decimal(0)), Decimal(0))
 
     def start(self, buyer: str, on: Date) -> None:
         self.held[buyer] = (on, None)
@@ -56,5 +108,6 @@ class Holdings:
         if given_by == "every_holder":
             return self.holders_on(act_on) <= consenting
         principals = self._principals
-        share = sum((principals[b] for b in consenting if b in principals), Decimal(0))
-        return share > self._majority
+        share = sum((self.principal_on(b, act_on) for b in consenting if b in principals), Decimal(0))
+        needed = sum((self.principal_on(b, act_on) for b in principals), Decimal(0)) * self._share
+        return share >= needed if self._at_least else share > needed

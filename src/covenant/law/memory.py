@@ -21,8 +21,6 @@ from covenant.facts import Fact
 from covenant.law.obligations import Obligation
 
 EngineFact = dict[str, Any]
-ENCODED_WITH_DATE = frozenset({"delivery", "sec_filing", "press_release"})
-"""Types that carry the date they bear, as text, beside the day they take effect (mail arrives later)."""
 
 
 class WorkingMemory:
@@ -32,6 +30,7 @@ class WorkingMemory:
         "_by_key",
         "_consumed",
         "_consumed_ids",
+        "_dated",
         "_joined_on_trigger",
         "_keep_always",
         "_ruleset",
@@ -45,11 +44,13 @@ class WorkingMemory:
         sid: str,
         keep_always: set[str],
         joined_on_trigger: dict[str, list[frozenset[str]]],
+        dated: frozenset[str] = frozenset(),
     ) -> None:
         self._ruleset = ruleset
         self._sid = sid
         self._keep_always = keep_always
         self._joined_on_trigger = joined_on_trigger
+        self._dated = dated
         self._tonight: list[EngineFact] = []
         self._consumed: list[EngineFact] = []
         self._consumed_ids: set[str] = set()  # engine ids of today's facts used up by a rule (a payment)
@@ -68,7 +69,7 @@ class WorkingMemory:
         """Assert a fact taking effect on ``day``; True if some engine rule fired on it."""
         keep = fact.type in self._keep_always
         handled = False
-        for engine_fact in engine_facts(fact, day):
+        for engine_fact in engine_facts(fact, day, fact.type in self._dated):
             self._by_key[fact.id] = fact
             if self._ruleset.assert_fact(self._sid, engine_fact):
                 handled = True
@@ -115,8 +116,13 @@ class WorkingMemory:
         return {k: v for k, v in engine_fact.items() if k not in ("sid", "id", "_c", "t")}
 
 
-def engine_facts(fact: Fact, day: Date) -> list[EngineFact]:
-    """A fact as the engine sees it: scalars only; a list field becomes one fact per item."""
+def engine_facts(fact: Fact, day: Date, with_date: bool = False) -> list[EngineFact]:
+    """A fact as the engine sees it: scalars only; a list field becomes one fact per item.
+
+    ``with_date``: it also carries the date it bears, as text, beside the day
+    it takes effect (mail arrives later); only for the types whose ``date``
+    some compiled rule compares (``CompiledForm.dated``).
+    """
     base: EngineFact = {"t": fact.type, "key": fact.id, "day": day.toordinal(), "_c": 1}
     lists: list[tuple[str, list[Any]]] = []
     for name, value in fact.fields.items():
@@ -129,7 +135,7 @@ def engine_facts(fact: Fact, day: Date) -> list[EngineFact]:
             base[name] = value.isoformat()
         else:
             base[name] = value
-    if fact.type in ENCODED_WITH_DATE:
+    if with_date:
         base["date"] = fact.date.isoformat()
     out = [base]
     for name, values in lists:

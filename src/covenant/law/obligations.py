@@ -67,6 +67,7 @@ class Obligation:
     trigger_fields: dict[str, Any] = field(default_factory=dict)
     paid: Decimal = Decimal(0)
     paid_by: set[str] = field(default_factory=set)
+    payments: list[tuple[Date, Decimal]] = field(default_factory=list)  # (day, amount) of each part paid
     consents: dict[str, str] = field(default_factory=dict)  # buyer -> consent fact id
     waived_by: dict[str, Date] = field(default_factory=dict)
     discharged_by: dict[str, Date] = field(default_factory=dict)

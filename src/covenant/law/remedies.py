@@ -12,25 +12,47 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
-from typing import Any, NamedTuple
+from decimal import Decimal, localcontext
+from typing import Any
 
-from covenant.calendar import Date, add_months, days_between, shift
+from covenant.calendar import Date, days_between, shift
 from covenant.facts import Fact
 from covenant.language.compiler import CompiledForm
-from covenant.language.model import RemedyDefinition
+from covenant.language.model import Agreement, RemedyDefinition
 from covenant.law.driver import AgreementState
+from covenant.law.formulas import (
+    CENT,
+    PRECISION,
+    Computation,
+    DayCount,
+    MonthLine,
+    Rate,
+    days_30_360,
+    interest_over_period,
+    monthly_rates_on_outstanding,
+    simple_interest_on_amount,
+    to_cents,
+    year_days,
+)
+from covenant.law.holdings import effect_amounts
 from covenant.law.obligations import Obligation
 
-CENT = Decimal("0.01")
-DAYS_IN_YEAR = Decimal(365)
-_PRECISION = Context(prec=50)
-
-
-def to_cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+_PRECISION = PRECISION
+__all__ = [
+    "CENT",
+    "BuyerLedger",
+    "Computation",
+    "MonthLine",
+    "RemedyLine",
+    "interest_over_period",
+    "ledgers_from_facts",
+    "monthly_rates_on_outstanding",
+    "remedy_lines",
+    "simple_interest_on_amount",
+    "to_cents",
+]
 
 
 @dataclass
@@ -48,6 +70,7 @@ class BuyerLedger:
     original_principal: Decimal
     annual_rate: Decimal
     closing: Date
+    day_count: DayCount = "actual/365"
     conversions: list[tuple[Date, Decimal]] = field(default_factory=list)
     interest_paid: list[tuple[Date, Decimal]] = field(default_factory=list)
     _index: _LedgerIndex | None = field(default=None, init=False, repr=False, compare=False)
@@ -88,6 +111,8 @@ class _LedgerIndex:
     original: Decimal
     rate: Decimal
     closing: int
+    day_count: DayCount
+    year: Decimal
     conversion_days: list[int]
     converted_by: list[Decimal]  # total converted on or before conversion_days[i]
     change_days: list[int]  # days after the Closing on which the principal changes
@@ -106,6 +131,8 @@ class _LedgerIndex:
             original=ledger.original_principal,
             rate=ledger.annual_rate,
             closing=ledger.closing.toordinal(),
+            day_count=ledger.day_count,
+            year=Decimal(year_days(ledger.day_count)),
             conversion_days=conversion_days,
             converted_by=converted_by,
             change_days=[],
@@ -117,11 +144,18 @@ class _LedgerIndex:
             accrued = Decimal(0)
             segment_start = index.closing
             for change in sorted({day for day in conversion_days if day > index.closing}):
-                accrued += index.principal_on(segment_start) * index.rate * (change - segment_start) / DAYS_IN_YEAR
+                days = index.days(segment_start, change)
+                accrued += index.principal_on(segment_start) * index.rate * days / index.year
                 index.change_days.append(change)
                 index.accrued_at_change.append(accrued)
                 segment_start = change
         return index
+
+    def days(self, first: int, stop: int) -> int:
+        """Days from ``first`` (included) to ``stop`` (excluded), by ordinals, on the instrument's day count."""
+        if self.day_count == "30/360":
+            return days_30_360(Date.fromordinal(first), Date.fromordinal(stop))
+        return stop - first
 
     def principal_on(self, day: int) -> Decimal:
         position = bisect.bisect_right(self.conversion_days, day)
@@ -137,74 +171,25 @@ class _LedgerIndex:
             else:
                 accrued, segment_start = Decimal(0), self.closing
             if day > segment_start:
-                accrued += self.principal_on(segment_start) * self.rate * (day - segment_start) / DAYS_IN_YEAR
+                accrued += self.principal_on(segment_start) * self.rate * self.days(segment_start, day) / self.year
             paid_position = bisect.bisect_right(self.payment_days, day)
             paid = self.paid_by[paid_position - 1] if paid_position else Decimal(0)
             return max(accrued - paid, Decimal(0))
 
 
-def ledgers_from_facts(
-    facts: Iterable[Fact], principals: dict[str, Decimal], annual_rate: Decimal, closing: Date
-) -> dict[str, BuyerLedger]:
-    ledgers = {buyer: BuyerLedger(principal, annual_rate, closing) for buyer, principal in principals.items()}
-    for fact in facts:
-        if fact.type == "conversion":
-            ledgers[fact.fields["buyer"]].conversions.append((fact.date, fact.fields["principal"]))
-        elif fact.type == "interest_payment":
-            ledgers[fact.fields["buyer"]].interest_paid.append((fact.date, fact.fields["amount"]))
+def ledgers_from_facts(facts: Iterable[Fact], agreement: Agreement, closing: Date) -> dict[str, BuyerLedger]:
+    """Each party's ledger of the instrument: principal reduced and interest paid by the declared effects."""
+    instrument = agreement.instrument
+    ledgers = {
+        party.id: BuyerLedger(party.principal, instrument.rate, closing, instrument.day_count)
+        for party in agreement.parties
+    }
+    facts = tuple(facts)
+    for party, changes in effect_amounts(agreement, facts, "principal_reduced").items():
+        ledgers[party].conversions.extend(changes)
+    for party, payments in effect_amounts(agreement, facts, "interest_paid").items():
+        ledgers[party].interest_paid.extend(payments)
     return ledgers
-
-
-class MonthLine(NamedTuple):
-    """One month of SLD: the arithmetic a lawyer checks (a tuple: a long breach makes hundreds)."""
-
-    number: int
-    start: Date
-    end: Date  # exclusive
-    rate: Decimal
-    base: Decimal
-    days: int
-    days_in_month: int
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class Computation:
-    amount: Decimal
-    lines: tuple[MonthLine, ...] = ()
-    summary: str = ""
-
-
-def monthly_rates_on_outstanding(
-    ledger: BuyerLedger, rates: list[Decimal], start: Date, end_exclusive: Date
-) -> Computation:
-    """SLD over [start, end): months anchored at ``start``, rate of month 1 then later months."""
-    lines: list[MonthLine] = []
-    total = Decimal(0)
-    number = 1
-    month_start = start
-    with localcontext(_PRECISION):
-        while month_start < end_exclusive:
-            month_end = add_months(start, number)  # from the anchor each time: 01-31, 02-28, 03-31
-            days = days_between(month_start, min(month_end, end_exclusive))
-            days_in_month = days_between(month_start, month_end)
-            rate = rates[min(number, len(rates)) - 1]
-            base = ledger.base_on(month_start)
-            amount = rate * base * days / days_in_month
-            lines.append(MonthLine(number, month_start, month_end, rate, base, days, days_in_month, amount))
-            total += amount
-            number += 1
-            month_start = month_end
-    return Computation(to_cents(total), tuple(lines))
-
-
-def simple_interest_on_amount(principal: Decimal, rate: Decimal, start: Date, end_exclusive: Date) -> Computation:
-    """Simple interest, actual/365, from ``start`` (included) to ``end_exclusive``."""
-    days = max(days_between(start, end_exclusive), 0)
-    with localcontext(_PRECISION):
-        amount = principal * rate * days / DAYS_IN_YEAR
-    summary = f"{principal} x {rate * 100}% x {days}/365 days ({start} to {end_exclusive} excluded)"
-    return Computation(to_cents(amount), (), summary)
 
 
 # --- the remedies of one obligation, per Buyer ---------------------------------------------------------------------
@@ -250,6 +235,34 @@ def _buyers_owed(obligation: Obligation, state: AgreementState) -> list[str]:
     )
 
 
+def _unpaid(amount: Decimal, payments: list[tuple[Date, Decimal]]) -> Callable[[Date], Decimal]:
+    """The part of ``amount`` still unpaid on a day: a part paid on a day bears no interest from that day on."""
+
+    def unpaid_on(day: Date) -> Decimal:
+        paid = sum((part for when, part in payments if when <= day), Decimal(0))
+        return max(amount - paid, Decimal(0))
+
+    return unpaid_on
+
+
+def _rate(definition: RemedyDefinition, state: AgreementState) -> Rate:
+    """The remedy's rate: fixed, or floating on an index whose history the facts give (read once per evaluation)."""
+    floating = definition.floating
+    if floating is None:
+        assert definition.rate is not None  # the model requires one of the two
+        return Rate(fixed=definition.rate, less=definition.less)
+    key = (floating.index.fact, floating.index.field)
+    history = state.indexes.get(key)
+    if history is None:
+        history = [
+            (fact.date, Decimal(fact.fields[floating.index.field]))
+            for fact in state.facts
+            if fact.type == floating.index.fact and floating.index.field in fact.fields
+        ]
+        state.indexes[key] = history
+    return Rate.floating(history, floating.margin, floating.floor, definition.less)
+
+
 def remedy_lines(
     obligation: Obligation, state: AgreementState, form: CompiledForm, ledgers: dict[str, BuyerLedger]
 ) -> list[RemedyLine]:
@@ -261,7 +274,7 @@ def remedy_lines(
     lines: list[RemedyLine] = []
     for remedy_id in obligation.remedies:
         definition: RemedyDefinition = state.agreement.remedies[remedy_id]
-        if definition.formula == "none":
+        if not definition.has_amount:
             lines.append(RemedyLine(definition.report_as, None, None, remedy_id))
             continue
         for buyer in _buyers_owed(obligation, state):
@@ -273,18 +286,49 @@ def remedy_lines(
                 ]
             )
             end_exclusive = shift(stop, 1)
+            start = obligation.trigger_date if definition.accrues_from == "trigger_date" else obligation.breach_start
             if definition.formula == "monthly_rates_on_outstanding":
-                start = obligation.breach_start
                 computation = monthly_rates_on_outstanding(ledgers[buyer], definition.rates, start, end_exclusive)
-            else:
-                assert definition.rate is not None
-                start = (
-                    obligation.trigger_date if definition.accrues_from == "trigger_date" else obligation.breach_start
+                lines.append(
+                    RemedyLine(
+                        definition.report_as, buyer, computation.amount, remedy_id, start, end_exclusive, computation
+                    )
                 )
-                amount = Decimal(obligation.trigger_fields.get("amount", Decimal(0)))
-                if obligation.cured_on is not None and stop == obligation.cured_on:
-                    end_exclusive = obligation.cured_on  # to the day it is paid in full, excluded
-                computation = simple_interest_on_amount(amount, definition.rate, start, end_exclusive)
+                continue
+            amount = Decimal(obligation.trigger_fields.get(definition.amount_field, Decimal(0)))
+            on_amount = definition.formula == "simple_interest_on_amount" or definition.on != "outstanding_principal"
+            if on_amount and obligation.cured_on is not None and stop == obligation.cured_on:
+                end_exclusive = obligation.cured_on  # to the day it is paid in full, excluded
+            if definition.formula == "simple_interest_on_amount":
+                assert definition.rate is not None  # the model requires it
+                computation = simple_interest_on_amount(
+                    amount, definition.rate, start, end_exclusive, definition.day_count
+                )
+            else:
+                rate = _rate(definition, state)
+                if definition.on == "unpaid_amount":
+                    computation = interest_over_period(
+                        _unpaid(amount, obligation.payments),
+                        (day for day, _ in obligation.payments),
+                        rate,
+                        start,
+                        end_exclusive,
+                        definition.day_count,
+                    )
+                elif on_amount:
+                    computation = interest_over_period(
+                        lambda _day, amount=amount: amount, (), rate, start, end_exclusive, definition.day_count
+                    )
+                else:
+                    ledger = ledgers[buyer]
+                    computation = interest_over_period(
+                        ledger.principal_on,
+                        (day for day, _ in ledger.conversions),
+                        rate,
+                        start,
+                        end_exclusive,
+                        definition.day_count,
+                    )
             lines.append(
                 RemedyLine(
                     definition.report_as, buyer, computation.amount, remedy_id, start, end_exclusive, computation

@@ -42,6 +42,7 @@ from covenant.pipeline import (
     evaluate,
     evaluator_for,
 )
+from covenant.report.render.common import RemedyWords
 from covenant.report.render.text import render_text
 
 Render = Literal["json", "text"]
@@ -222,7 +223,10 @@ def evaluate_agreement(work: AgreementWork, chunk: Chunk, portfolio: FormEvaluat
     report = evaluate(portfolio, log, as_of, member.agreement).report
     summary = report["summary"]
     amounts = {kind: dict(by_buyer) for kind, by_buyer in summary["totals"].items()}
-    rendered = render_text(report, color=chunk.color) if chunk.render == "text" else indent_json(report, 2)
+    if chunk.render == "text":
+        rendered = render_text(report, color=chunk.color, words=RemedyWords.of(member.agreement))
+    else:
+        rendered = indent_json(report, 2)
     return AgreementResult(member.id, rendered, amounts, dict(summary["statuses"]), (), log.skipped)
 
 

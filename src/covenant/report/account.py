@@ -62,9 +62,8 @@ def account_for(
         if (e["rule"], e["trigger"], e["beneficiary"])
         == (obligation.rule_id, obligation.trigger_id, obligation.beneficiary)
     )
-    principals = {b.id: b.principal for b in state.agreement.buyers}
     closing = state.closing or state.as_of
-    ledgers = ledgers_from_facts(state.facts, principals, state.agreement.debentures.rate, closing)
+    ledgers = ledgers_from_facts(state.facts, state.agreement, closing)
     return Account(obligation, entry, state, form, remedy_lines(obligation, state, form, ledgers))
 
 

@@ -45,9 +45,8 @@ def _sort_key(obligation: Obligation) -> tuple[str, str, str, str]:
 
 def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
     """The report object of report.md, plus a summary and the facts' accounting."""
-    principals = {b.id: b.principal for b in state.agreement.buyers}
     closing = state.closing or state.as_of
-    ledgers = ledgers_from_facts(state.facts, principals, state.agreement.debentures.rate, closing)
+    ledgers = ledgers_from_facts(state.facts, state.agreement, closing)
     obligations = []
     totals: dict[str, Decimal] = {}
     counts = dict.fromkeys(STATUS_ORDER, 0)

@@ -111,7 +111,8 @@ def _remedy_sentence(line: RemedyLine, form: CompiledForm) -> str:
             f"month {m.number} {m.rate * 100:g}% x {m.base:.2f} x {m.days}/{m.days_in_month}"
             for m in line.computation.lines
         )
-        return f"{definition.clause} SLD for {line.buyer}, {line.start} to {last}: {months} = {line.amount:.2f}."
+        label = definition.label or line.kind
+        return f"{definition.clause} {label} for {line.buyer}, {line.start} to {last}: {months} = {line.amount:.2f}."
     return f"{definition.clause} {line.kind} for {line.buyer}: {line.computation.summary} = {line.amount:.2f}."
 
 

@@ -9,14 +9,56 @@ disagree on a label, an order or an amount.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from covenant.calendar import as_date
 
-REMEDY_KINDS = ("standard_liquidated_damages", "interest", "event_of_default")
-"""The remedy kinds of report.md, in the order every format lists them."""
+
+@dataclass(frozen=True)
+class RemedyWords:
+    """The form's own words for its remedies, in the order its agreement.yaml declares them.
+
+    A report carries only each remedy's kind (``report_as``); which kinds
+    come first, which are spreadsheet columns even when nothing accrued, and
+    their short and long names belong to the form, so every renderer takes
+    them from here. Without a form (``NO_WORDS``) kinds are sorted and named
+    from the kind itself.
+    """
+
+    amounts: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    titles: Mapping[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def of(agreement: Any) -> RemedyWords:
+        """From an ``Agreement``: its remedies' ``report_as``, ``label`` and ``title``."""
+        amounts, flags = agreement.remedy_kinds()
+        labels = {r.report_as: r.label for r in agreement.remedies.values() if r.label}
+        titles = {r.report_as: r.title for r in agreement.remedies.values() if r.title}
+        return RemedyWords(amounts, flags, labels, titles)
+
+    @property
+    def headline(self) -> str | None:
+        """The first declared kind with an amount: the one the HTML summary sentence names."""
+        return self.amounts[0] if self.amounts else None
+
+    def ordered(self, kinds: Iterable[str]) -> list[str]:
+        """``kinds`` in the declared order, then any other (a form changed since the report) sorted."""
+        present = set(kinds)
+        declared = [k for k in (*self.amounts, *self.flags) if k in present]
+        return declared + sorted(present - set(declared))
+
+    def label(self, kind: str) -> str:
+        return self.labels.get(kind) or kind.replace("_", " ")
+
+    def title(self, kind: str) -> str:
+        return self.titles.get(kind) or kind.replace("_", " ").capitalize()
+
+
+NO_WORDS = RemedyWords()
 
 STATUS_WORDS = {
     "fulfilled": "met",
@@ -30,18 +72,14 @@ STATUS_WORDS = {
 SUMMARY_ORDER = ("fulfilled", "pending", "breached", "cured", "waived", "discharged", "review")
 
 
-def remedy_label(kind: str) -> str:
-    """Short name of a remedy kind: SLD, interest, event of default."""
-    if kind == "standard_liquidated_damages":
-        return "SLD"
-    return kind.replace("_", " ")
+def remedy_label(kind: str, words: RemedyWords = NO_WORDS) -> str:
+    """Short name of a remedy kind, the form's ``label`` if it gives one: SLD, interest, event of default."""
+    return words.label(kind)
 
 
-def remedy_title(kind: str) -> str:
-    """Long name of a remedy kind, for headings."""
-    if kind == "standard_liquidated_damages":
-        return "Standard Liquidated Damages"
-    return kind.replace("_", " ").capitalize()
+def remedy_title(kind: str, words: RemedyWords = NO_WORDS) -> str:
+    """Long name of a remedy kind, for headings: the form's ``title`` if it gives one."""
+    return words.title(kind)
 
 
 def money(amount: str | Decimal) -> str:
@@ -86,11 +124,11 @@ def end_words(obligation: Mapping[str, Any]) -> str:
     return "open"
 
 
-def remedy_phrases(obligation: Mapping[str, Any]) -> list[str]:
+def remedy_phrases(obligation: Mapping[str, Any], words: RemedyWords = NO_WORDS) -> list[str]:
     """One phrase per remedy line: "SLD alpha 1,871.19", "event of default"."""
     phrases = []
     for remedy in obligation["remedies"]:
-        label = remedy_label(remedy["kind"])
+        label = words.label(remedy["kind"])
         if "amount" in remedy:
             phrases.append(f"{label} {remedy['buyer']} {money(remedy['amount'])}")
         else:
@@ -114,14 +152,14 @@ class TotalLine:
     total: str
 
 
-def total_lines(report: Mapping[str, Any]) -> list[TotalLine]:
-    """The summary's totals, SLD first, each Buyer in the report's (sorted) order."""
+def total_lines(report: Mapping[str, Any], words: RemedyWords = NO_WORDS) -> list[TotalLine]:
+    """The summary's totals in the form's order of remedies, each Buyer in the report's (sorted) order."""
     totals: Mapping[str, Mapping[str, str]] = report["summary"].get("totals", {})
-    kinds = [k for k in REMEDY_KINDS if k in totals] + sorted(k for k in totals if k not in REMEDY_KINDS)
+    kinds = words.ordered(totals)
     return [
         TotalLine(
             kind=kind,
-            title=remedy_title(kind),
+            title=words.title(kind),
             per_buyer=[(buyer, amount) for buyer, amount in totals[kind].items() if buyer != "total"],
             total=totals[kind]["total"],
         )

@@ -36,6 +36,7 @@ def render_html(
     *,
     trigger_dates: Mapping[str | None, str] | None = None,
     rule_titles: Mapping[str, str] | None = None,
+    words: common.RemedyWords = common.NO_WORDS,
 ) -> str:
     """The report as one HTML document.
 
@@ -58,7 +59,8 @@ def render_html(
         agreement=report["agreement"],
         as_of=as_of,
         counts=common.status_counts(report),
-        totals=common.total_lines(report),
+        totals=common.total_lines(report, words),
+        words=words,
         breaches=[{"o": o, "anchor": anchor_of[id(o)]} for o in common.breaches(report)],
         open_breaches=sum(1 for o in report["obligations"] if o["status"] == "breached"),
         upcoming=upcoming,
@@ -67,7 +69,7 @@ def render_html(
             {"o": o, "anchor": anchor, "arose": common.trigger_date(o, dates)}
             for o, anchor in zip(report["obligations"], ids, strict=True)
         ],
-        timeline=build_timeline(report, dates, ids, rule_titles),
+        timeline=build_timeline(report, dates, ids, rule_titles, words),
         changes=report.get("changes"),
         facts=report.get("facts"),
         skipped=report.get("skipped", []),

@@ -13,7 +13,7 @@ from covenant.report.render import common
 from covenant.report.render.templating import markdown_environment
 
 
-def render_markdown(report: Mapping[str, Any]) -> str:
+def render_markdown(report: Mapping[str, Any], words: common.RemedyWords = common.NO_WORDS) -> str:
     """The report as GitHub-flavoured Markdown: summary, totals, breaches with their basis, deadlines."""
     as_of = report.get("as_of")
     template = markdown_environment().get_template("report.md.j2")
@@ -22,7 +22,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         agreement=report["agreement"],
         as_of=as_of,
         counts=common.status_counts(report),
-        totals=common.total_lines(report),
+        totals=common.total_lines(report, words),
+        words=words,
         breaches=common.breaches(report),
         open_breaches=sum(1 for o in report["obligations"] if o["status"] == "breached"),
         upcoming=[{"o": o, "in_days": common.days_until(o["due"], as_of)} for o in common.pending(report)],

@@ -14,7 +14,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from covenant.report.render.common import REMEDY_KINDS, buyers_in
+from covenant.report.render.common import NO_WORDS, RemedyWords, buyers_in
 
 FIELDS = (
     "rule",
@@ -38,22 +38,22 @@ def amount_column(kind: str, buyer: str) -> str:
     return f"{kind}_{buyer}"
 
 
-def columns(report: Mapping[str, Any]) -> list[str]:
+def columns(report: Mapping[str, Any], words: RemedyWords = NO_WORDS) -> list[str]:
     """Every column, in the fixed order; flag-only remedies (event of default) get one yes/empty column."""
     kinds_with_amounts = set()
     flag_kinds = set()
     for obligation in report["obligations"]:
         for remedy in obligation["remedies"]:
             (kinds_with_amounts if "amount" in remedy else flag_kinds).add(remedy["kind"])
-    order = list(REMEDY_KINDS) + sorted((kinds_with_amounts | flag_kinds) - set(REMEDY_KINDS))
+    order = words.ordered({*words.amounts, *words.flags, *kinds_with_amounts, *flag_kinds})
     buyers = buyers_in(report)
     amount_columns = [
         amount_column(kind, buyer)
         for kind in order
-        if kind in kinds_with_amounts or kind in ("standard_liquidated_damages", "interest")
+        if kind in kinds_with_amounts or kind in words.amounts
         for buyer in buyers
     ]
-    flags = [kind for kind in order if kind in flag_kinds or kind == "event_of_default"]
+    flags = [kind for kind in order if kind in flag_kinds or kind in words.flags]
     return [*FIELDS, *amount_columns, *flags, *TAIL]
 
 
@@ -95,10 +95,10 @@ def neutralised(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
-def render_csv(report: Mapping[str, Any]) -> str:
+def render_csv(report: Mapping[str, Any], words: RemedyWords = NO_WORDS) -> str:
     """RFC 4180 CSV (CRLF line ends, quoted when needed), a header row, then one row per obligation."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns(report), restval="", extrasaction="raise")
+    writer = csv.DictWriter(buffer, fieldnames=columns(report, words), restval="", extrasaction="raise")
     writer.writeheader()
     for obligation in report["obligations"]:
         writer.writerow({name: neutralised(cell) for name, cell in row(obligation).items()})

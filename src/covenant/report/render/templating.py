@@ -10,10 +10,12 @@ inject markup, and a template cannot forget to escape.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context as JinjaContext
 from markupsafe import Markup
 
 from covenant.diagnostics import printable
@@ -40,14 +42,30 @@ def markdown_escape(value: Any) -> Any:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
+# The remedy filters read the form's words from the template's `words` (common.RemedyWords).
+@pass_context
+def _remedy_label(context: JinjaContext, kind: str) -> str:
+    return common.remedy_label(kind, context.get("words", common.NO_WORDS))
+
+
+@pass_context
+def _remedy_title(context: JinjaContext, kind: str) -> str:
+    return common.remedy_title(kind, context.get("words", common.NO_WORDS))
+
+
+@pass_context
+def _remedy_phrases(context: JinjaContext, obligation: Mapping[str, Any]) -> list[str]:
+    return common.remedy_phrases(obligation, context.get("words", common.NO_WORDS))
+
+
 def _filters() -> dict[str, Any]:
     return {
         "money": common.money,
         "owed_to": common.owed_to,
         "end_words": common.end_words,
-        "remedy_label": common.remedy_label,
-        "remedy_title": common.remedy_title,
-        "remedy_phrases": common.remedy_phrases,
+        "remedy_label": _remedy_label,
+        "remedy_title": _remedy_title,
+        "remedy_phrases": _remedy_phrases,
     }
 
 

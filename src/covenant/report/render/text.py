@@ -25,6 +25,8 @@ from rich.text import Text
 
 from covenant.diagnostics import printable_data
 from covenant.report.render.common import (
+    NO_WORDS,
+    RemedyWords,
     breaches,
     days_until,
     money,
@@ -52,7 +54,7 @@ WIDE = 118
 """Narrower than this, the breach table leaves out the due date (the breach start says it)."""
 
 
-def _summary(console: Console, report: Mapping[str, Any]) -> None:
+def _summary(console: Console, report: Mapping[str, Any], words: RemedyWords) -> None:
     obligations = report["obligations"]
     console.print(
         Text.assemble(
@@ -66,7 +68,7 @@ def _summary(console: Console, report: Mapping[str, Any]) -> None:
             counts.append(" · ")
         counts.append(f"{count} {word}", style=STATUS_STYLE[status] if count else "dim")
     console.print(counts)
-    lines = total_lines(report)
+    lines = total_lines(report, words)
     if not lines:
         console.print("  Nothing accrued.")
         return
@@ -78,7 +80,7 @@ def _summary(console: Console, report: Mapping[str, Any]) -> None:
     for line in lines:
         amounts = dict(line.per_buyer)
         table.add_row(
-            f"  {remedy_label(line.kind)}",
+            f"  {remedy_label(line.kind, words)}",
             *(money(amounts[b]) if b in amounts else "-" for b in buyers),
             Text(money(line.total), style="bold"),
         )
@@ -94,7 +96,7 @@ def _end_cell(obligation: Mapping[str, Any]) -> Text:
     return Text("open", style="bold red")
 
 
-def _breach_table(report: Mapping[str, Any], width: int) -> Table | Text:
+def _breach_table(report: Mapping[str, Any], width: int, words: RemedyWords) -> Table | Text:
     found = breaches(report)
     if not found:
         return Text("No breaches.", style="green")
@@ -123,12 +125,12 @@ def _breach_table(report: Mapping[str, Any], width: int) -> Table | Text:
         cells: list[str | Text] = [o["clause"], rule, owed_to(o)]
         if with_due:
             cells.append(o["due"] or "-")
-        cells += [o["breach_start"], _end_cell(o), str(o["days_in_breach"]), "\n".join(remedy_phrases(o)) or "-"]
+        cells += [o["breach_start"], _end_cell(o), str(o["days_in_breach"]), "\n".join(remedy_phrases(o, words)) or "-"]
         table.add_row(*cells)
     return table
 
 
-def _changes(console: Console, changes: Mapping[str, Any]) -> None:
+def _changes(console: Console, changes: Mapping[str, Any], words: RemedyWords) -> None:
     console.print()
     console.print(Text(f"Changes since the report of {changes.get('since') or 'unknown date'}", style="bold"))
     sections = (
@@ -146,12 +148,12 @@ def _changes(console: Console, changes: Mapping[str, Any]) -> None:
         said = True
         console.print(Text(f"  {title} ({len(entries)})", style=style))
         for entry in entries:
-            console.print(Padding(Text(_change_line(key, entry)), (0, 0, 0, 4)))
+            console.print(Padding(Text(_change_line(key, entry, words)), (0, 0, 0, 4)))
     if not said:
         console.print("  Nothing changed.")
 
 
-def _change_line(key: str, entry: Mapping[str, Any]) -> str:
+def _change_line(key: str, entry: Mapping[str, Any], words: RemedyWords) -> str:
     who = (
         f"{entry['clause']} {entry['rule']} ({entry['trigger'] or '-'}, owed to {entry['beneficiary'] or 'all Buyers'})"
     )
@@ -164,7 +166,7 @@ def _change_line(key: str, entry: Mapping[str, Any]) -> str:
     if key == "no_longer_reported":
         return f"{who}: in the earlier report, not in this one"
     return (
-        f"{who}: {remedy_label(entry['kind'])} {entry['buyer']} "
+        f"{who}: {remedy_label(entry['kind'], words)} {entry['buyer']} "
         f"{money(entry['previous'])} -> {money(entry['amount'])} (+{money(entry['increase'])})"
     )
 
@@ -227,8 +229,15 @@ def _every_obligation(report: Mapping[str, Any]) -> Table | Text:
     return table
 
 
-def render_text(report: Mapping[str, Any], *, color: bool = False, width: int = 120, every: bool = False) -> str:
-    """The terminal report; ANSI styles only when ``color``; lines at most ``width`` columns.
+def render_text(
+    report: Mapping[str, Any],
+    *,
+    color: bool = False,
+    width: int = 120,
+    every: bool = False,
+    words: RemedyWords = NO_WORDS,
+) -> str:
+    """The terminal report; ANSI styles only when ``color``; lines at most ``width`` columns; remedies in ``words``.
 
     Every text of the report came from a file someone else wrote (a clause, a
     fact id, an earlier report's date), so control codes are shown escaped and
@@ -248,12 +257,12 @@ def render_text(report: Mapping[str, Any], *, color: bool = False, width: int = 
         markup=False,
         soft_wrap=False,
     )
-    _summary(console, report)
+    _summary(console, report, words)
     console.print()
-    console.print(_breach_table(report, width))
+    console.print(_breach_table(report, width, words))
     changes = report.get("changes")
     if changes is not None:
-        _changes(console, changes)
+        _changes(console, changes, words)
     console.print()
     console.print(_next_deadlines(report))
     if every:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from covenant.calendar import Date, as_date
-from covenant.report.render.common import breach_end, owed_to, remedy_phrases, trigger_date
+from covenant.report.render.common import NO_WORDS, RemedyWords, breach_end, owed_to, remedy_phrases, trigger_date
 
 PLOT_WIDTH = 1000
 LABEL_WIDTH = 340
@@ -114,7 +114,7 @@ def _items(report: Mapping[str, Any], dates: Mapping[str | None, str], anchors: 
     return items
 
 
-def _title(obligation: Mapping[str, Any], arose: Date, *, breach: bool) -> str:
+def _title(obligation: Mapping[str, Any], arose: Date, *, breach: bool, words: RemedyWords = NO_WORDS) -> str:
     who = f"{obligation['clause']} {obligation['rule']}, owed to {owed_to(obligation)}"
     trigger = f" (trigger {obligation['trigger']})" if obligation["trigger"] else ""
     if breach:
@@ -126,7 +126,7 @@ def _title(obligation: Mapping[str, Any], arose: Date, *, breach: bool) -> str:
             if end
             else "still open"
         )
-        amounts = "; ".join(remedy_phrases(obligation))
+        amounts = "; ".join(remedy_phrases(obligation, words))
         return (
             f"{who}{trigger}\nIn breach from {obligation['breach_start']}, {how}: "
             f"{obligation['days_in_breach']} days" + (f"\n{amounts}" if amounts else "")
@@ -140,6 +140,7 @@ def build_timeline(
     dates: Mapping[str | None, str],
     anchors: list[str],
     titles: Mapping[str, str] | None = None,
+    words: RemedyWords = NO_WORDS,
 ) -> Timeline | None:
     """Measure the chart; None when the report has no obligation to draw."""
     items = _items(report, dates, anchors)
@@ -214,7 +215,7 @@ def build_timeline(
                         item.breach_to.add(days=1),
                         top - 1,
                         f"breach breach-{status}",
-                        _title(item.obligation, item.start, breach=True),
+                        _title(item.obligation, item.start, breach=True, words=words),
                         item.anchor,
                         BAR_HEIGHT + 2,
                     )
