@@ -183,6 +183,6 @@ def build_empty_report(form: CompiledForm, as_of: Date | None) -> dict[str, Any]
         "agreement": form.agreement.id,
         "as_of": as_of.isoformat() if as_of else None,
         "obligations": [],
-        "summary": {"statuses": dict.fromkeys(STATUS_ORDER, 0), "totals": {}},
+        "summary": {"statuses": dict.fromkeys(map(str, STATUS_ORDER), 0), "totals": {}},
         "facts": {},
     }

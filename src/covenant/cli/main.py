@@ -35,6 +35,7 @@ from covenant.cli.output import emit, refuse_input_as_output, write_atomically
 from covenant.cli.portfolio import portfolio, run_portfolio
 from covenant.cli.reports import evaluate, show_progress, terminal_width, upcoming
 from covenant.diagnostics import printable
+from covenant.law.obligations import Status
 from covenant.report.changes import diff, load_previous
 from covenant.report.render.formats import FORMATS, context_from, render
 
@@ -155,7 +156,7 @@ def check(
         fired = checked.state.fired if checked.state is not None else set()
         for line in render_coverage(compute_coverage([fired], checked.form), checked.form):
             click.echo(printable(line), err=True)
-    if fail_on == "breach" and any(o["status"] == "breached" for o in report["obligations"]):
+    if fail_on == "breach" and any(o["status"] == Status.BREACHED for o in report["obligations"]):
         sys.exit(EXIT_FOUND)
 
 

@@ -30,6 +30,7 @@ from covenant.calendar import Date, as_date
 from covenant.cli.options import as_of_option, output_option, skip_invalid_option
 from covenant.cli.output import emit, refuse_input_as_output, write_atomically
 from covenant.diagnostics import printable_data
+from covenant.law.obligations import Status
 from covenant.pipeline import Evaluated
 from covenant.pipeline import check as run_check
 from covenant.report.render.common import days_until, owed_to
@@ -108,7 +109,9 @@ def upcoming_items(checked: Evaluated, within: int) -> list[dict[str, Any]]:
     if as_of is None:
         return []
     until = as_date(as_of).add(days=within).isoformat()
-    found = [o for o in report["obligations"] if o["status"] == "pending" and o["due"] and as_of < o["due"] <= until]
+    found = [
+        o for o in report["obligations"] if o["status"] == Status.PENDING and o["due"] and as_of < o["due"] <= until
+    ]
     found.sort(key=lambda o: (o["due"], o["clause"], o["rule"], o["trigger"] or "", o["beneficiary"] or ""))
     return [
         {

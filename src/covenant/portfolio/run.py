@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from covenant.law.obligations import Status
 from covenant.portfolio.feed import FactIndex, index_facts
 from covenant.portfolio.file import PortfolioSpec, load_portfolio
 from covenant.portfolio.work import (
@@ -98,7 +99,7 @@ class Outcome:
 
     @property
     def breached(self) -> int:
-        return self.totals.statuses.get("breached", 0)
+        return self.totals.statuses.get(Status.BREACHED, 0)
 
 
 def prepare(

@@ -21,6 +21,7 @@ from covenant.diagnostics import InputError, Problem
 from covenant.facts import Fact
 from covenant.language.compiler import CompiledForm
 from covenant.law.driver import AgreementState, Obligation
+from covenant.law.obligations import Status
 from covenant.law.remedies import CENT, RemedyLine, days_in_breach, ledgers_from_facts, remedy_lines
 from covenant.report.build import Evaluated
 from covenant.report.coverage import display_path
@@ -150,9 +151,9 @@ def _role(fact: Fact, obligation: Obligation) -> str:
         return _ROLES_BY_TYPE[fact.type]
     if obligation.kind == "review":
         return "bears on it"
-    if obligation.status == "fulfilled":
+    if obligation.status == Status.FULFILLED:
         return "met it"
-    if obligation.status == "cured":
+    if obligation.status == Status.CURED:
         return "cured it, late"
     return "matched"
 
@@ -192,9 +193,9 @@ def _dates(account: Account) -> list[str]:
     if o.ended_on is not None:
         rows.append(("ended on", str(o.ended_on), f"{o.status}"))
     for buyer, day in sorted(o.waived_by.items()):
-        rows.append(("waived", str(day), f"by {buyer}, for its part"))
+        rows.append((Status.WAIVED.value, str(day), f"by {buyer}, for its part"))
     for buyer, day in sorted(o.discharged_by.items()):
-        rows.append(("discharged", str(day), f"{buyer} transferred all its Securities"))
+        rows.append((Status.DISCHARGED.value, str(day), f"{buyer} transferred all its Securities"))
     if o.breach_start is not None:
         last = o.cured_on or o.ended_on or account.state.as_of
         rows.append(

@@ -16,6 +16,7 @@ from typing import Any
 from covenant.facts import FactLog
 from covenant.language.compiler import CompiledForm
 from covenant.law.driver import AgreementState, Obligation
+from covenant.law.obligations import Status
 from covenant.law.remedies import days_in_breach, ledgers_from_facts, remedy_lines
 from covenant.report.explain import explanation
 
@@ -35,7 +36,16 @@ class Evaluated:
     state: AgreementState | None = None  # None when there was nothing to evaluate (no facts)
 
 
-STATUS_ORDER = ("breached", "cured", "waived", "discharged", "pending", "fulfilled", "review")
+STATUS_ORDER = (
+    Status.BREACHED,
+    Status.CURED,
+    Status.WAIVED,
+    Status.DISCHARGED,
+    Status.PENDING,
+    Status.FULFILLED,
+    Status.REVIEW,
+)
+"""The order of the report's counts: what needs attention first."""
 
 
 def _sort_key(obligation: Obligation) -> tuple[str, str, str, str]:
@@ -49,7 +59,7 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
     ledgers = ledgers_from_facts(state.facts, state.agreement, closing)
     obligations = []
     totals: dict[str, Decimal] = {}
-    counts = dict.fromkeys(STATUS_ORDER, 0)
+    counts = dict.fromkeys(map(str, STATUS_ORDER), 0)  # plain text keys: JSON writers refuse an enum key
 
     survival = state.agreement.survival
     survival_ends = state.closing.add(years=survival.years) if survival and state.closing else None
@@ -101,7 +111,7 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
         "as_of": state.as_of.isoformat(),
         "obligations": obligations,
         "summary": {
-            "statuses": {status: counts.get(status, 0) for status in STATUS_ORDER},
+            "statuses": {str(status): counts.get(status, 0) for status in STATUS_ORDER},
             "totals": {
                 kind: {**amounts, "total": f"{sum(Decimal(a) for a in amounts.values()):.2f}"}
                 for kind, amounts in by_kind.items()

@@ -18,6 +18,7 @@ from typing import Any
 
 from covenant.diagnostics import InputError, Problem, read_input_file
 from covenant.facts import MAX_AMOUNT
+from covenant.law.obligations import Status
 
 Identity = tuple[str, str | None, str | None]
 REQUIRED = ("rule", "clause", "trigger", "beneficiary", "status", "breach_start", "cured_on", "remedies")
@@ -142,7 +143,7 @@ def _who(obligation: Mapping[str, Any]) -> dict[str, Any]:
 
 def _waived_buyers(obligation: Mapping[str, Any]) -> set[str]:
     buyers = set(obligation.get("waived_by") or {})
-    if obligation["status"] == "waived" and not buyers:
+    if obligation["status"] == Status.WAIVED and not buyers:
         buyers.add(obligation["beneficiary"] or "all")
     return buyers
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from covenant.calendar import Date, shift
 from covenant.language.compiler import CompiledForm
 from covenant.law.driver import AgreementState, Obligation
+from covenant.law.obligations import Status
 from covenant.law.remedies import RemedyLine
 
 
@@ -49,13 +50,13 @@ def explanation(obligation: Obligation, state: AgreementState, form: CompiledFor
     elif obligation.act_by is not None:
         parts.append(f"To be done by {obligation.act_by}: {obligation.due_basis}.")
     matched = obligation.matched
-    if obligation.status == "fulfilled":
+    if obligation.status == Status.FULFILLED:
         met = f" on {obligation.met_on}" if obligation.met_on else ""
         if obligation.kind == "prohibition":
             parts.append(f"Permitted by the consent of {_consents(obligation)}, dated on or before the act.")
         else:
             parts.append(f"Met by {', '.join(matched)}{met}.")
-    elif obligation.status == "pending":
+    elif obligation.status == Status.PENDING:
         parts.append(f"Not yet met as of {state.as_of}; still within time.")
     if obligation.breach_start is not None:
         if obligation.kind == "prohibition":

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from covenant.calendar import as_date
+from covenant.law.obligations import Status
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,24 @@ class RemedyWords:
 NO_WORDS = RemedyWords()
 
 STATUS_WORDS = {
-    "fulfilled": "met",
-    "pending": "pending",
-    "breached": "breached",
-    "cured": "cured",
-    "waived": "waived",
-    "discharged": "discharged",
-    "review": "review",
+    Status.FULFILLED: "met",
+    Status.PENDING: "pending",
+    Status.BREACHED: "breached",
+    Status.CURED: "cured",
+    Status.WAIVED: "waived",
+    Status.DISCHARGED: "discharged",
+    Status.REVIEW: "review",
 }
-SUMMARY_ORDER = ("fulfilled", "pending", "breached", "cured", "waived", "discharged", "review")
+SUMMARY_ORDER = (
+    Status.FULFILLED,
+    Status.PENDING,
+    Status.BREACHED,
+    Status.CURED,
+    Status.WAIVED,
+    Status.DISCHARGED,
+    Status.REVIEW,
+)
+"""The order a person reads the counts in: met first, as the summary line says it."""
 
 
 def remedy_label(kind: str, words: RemedyWords = NO_WORDS) -> str:
@@ -99,14 +109,14 @@ def breaches(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def pending(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Obligations not yet due or met, soonest first."""
-    found = [o for o in report["obligations"] if o["status"] == "pending"]
+    found = [o for o in report["obligations"] if o["status"] == Status.PENDING]
     return sorted(
         found, key=lambda o: (o["due"] or "9999-12-31", o["rule"], o["trigger"] or "", o["beneficiary"] or "")
     )
 
 
 def review(report: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [o for o in report["obligations"] if o["status"] == "review"]
+    return [o for o in report["obligations"] if o["status"] == Status.REVIEW]
 
 
 def breach_end(obligation: Mapping[str, Any]) -> str | None:

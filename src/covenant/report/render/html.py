@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from covenant.law.obligations import Status
 from covenant.report.render import common
 from covenant.report.render.templating import html_environment
 from covenant.report.render.timeline import build_timeline
@@ -62,7 +63,7 @@ def render_html(
         totals=common.total_lines(report, words),
         words=words,
         breaches=[{"o": o, "anchor": anchor_of[id(o)]} for o in common.breaches(report)],
-        open_breaches=sum(1 for o in report["obligations"] if o["status"] == "breached"),
+        open_breaches=sum(1 for o in report["obligations"] if o["status"] == Status.BREACHED),
         upcoming=upcoming,
         review=[{"o": o, "anchor": anchor_of[id(o)]} for o in common.review(report)],
         everything=[

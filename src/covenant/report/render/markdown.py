@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from covenant.law.obligations import Status
 from covenant.report.render import common
 from covenant.report.render.templating import markdown_environment
 
@@ -25,7 +26,7 @@ def render_markdown(report: Mapping[str, Any], words: common.RemedyWords = commo
         totals=common.total_lines(report, words),
         words=words,
         breaches=common.breaches(report),
-        open_breaches=sum(1 for o in report["obligations"] if o["status"] == "breached"),
+        open_breaches=sum(1 for o in report["obligations"] if o["status"] == Status.BREACHED),
         upcoming=[{"o": o, "in_days": common.days_until(o["due"], as_of)} for o in common.pending(report)],
         review=common.review(report),
         changes=report.get("changes"),

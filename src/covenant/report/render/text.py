@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from covenant.diagnostics import printable_data
+from covenant.law.obligations import Status
 from covenant.report.render.common import (
     NO_WORDS,
     RemedyWords,
@@ -40,13 +41,13 @@ from covenant.report.render.common import (
 )
 
 STATUS_STYLE = {
-    "breached": "bold red",
-    "cured": "yellow",
-    "waived": "cyan",
-    "discharged": "magenta",
-    "pending": "blue",
-    "fulfilled": "green",
-    "review": "bold magenta",
+    Status.BREACHED: "bold red",
+    Status.CURED: "yellow",
+    Status.WAIVED: "cyan",
+    Status.DISCHARGED: "magenta",
+    Status.PENDING: "blue",
+    Status.FULFILLED: "green",
+    Status.REVIEW: "bold magenta",
 }
 NEXT_DEADLINES = 10
 """How many pending deadlines the report lists; ``covenant upcoming`` lists a window of them."""
@@ -101,7 +102,7 @@ def _breach_table(report: Mapping[str, Any], width: int, words: RemedyWords) -> 
     if not found:
         return Text("No breaches.", style="green")
     with_due = width >= WIDE  # the breach starts the day after the due date; drop the latter when narrow
-    open_count = sum(1 for o in found if o["status"] == "breached")
+    open_count = sum(1 for o in found if o["status"] == Status.BREACHED)
     table = Table(
         title=f"Breaches ({len(found)}, {open_count} open)",
         title_justify="left",
@@ -279,7 +280,7 @@ def render_text(
             if index:
                 grid.add_row("", "")
             who = Text.assemble(
-                (o["clause"], "bold"), " ", (o["rule"], STATUS_STYLE["review"]), "\n", (o["trigger"] or "-", "dim")
+                (o["clause"], "bold"), " ", (o["rule"], STATUS_STYLE[Status.REVIEW]), "\n", (o["trigger"] or "-", "dim")
             )
             grid.add_row(who, o["explanation"])
         console.print(Padding(grid, (0, 0, 0, 2)))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from covenant.calendar import Date, as_date
+from covenant.law.obligations import Status
 from covenant.report.render.common import NO_WORDS, RemedyWords, breach_end, owed_to, remedy_phrases, trigger_date
 
 PLOT_WIDTH = 1000
@@ -191,7 +192,7 @@ def build_timeline(
             height=height,
             rows=rows,
             breaches=sum(1 for i in members if i.breach_from),
-            open_breaches=sum(1 for i in members if i.breach_from and i.obligation["status"] == "breached"),
+            open_breaches=sum(1 for i in members if i.breach_from and i.obligation["status"] == Status.BREACHED),
         )
         for item, row in placed:
             top = y + LANE_PADDING + row * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2
