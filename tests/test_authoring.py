@@ -33,7 +33,7 @@ from covenant.law.driver import FormEvaluator
 from covenant.pipeline import check
 from covenant.report.coverage import compute_coverage, render_coverage
 
-from .conftest import AMNIS_RULES, EXAMPLE_FACTS, ROOT
+from .conftest import AMNIS_RULES, AMNIS_VOCABULARY, EXAMPLE_FACTS, ROOT
 
 AGREEMENT_TEXT = AMNIS_RULES / "agreement.txt"
 GUIDE = ROOT / "docs" / "authoring.md"
@@ -60,7 +60,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_the_shipped_scenarios_pass_with_coverage() -> None:
-    count = sum(len(load_scenarios(path)) for path in scenario_files(AMNIS_RULES))
+    count = sum(len(load_scenarios(path, AMNIS_VOCABULARY)) for path in scenario_files(AMNIS_RULES))
     result = run("test", AMNIS_RULES, "--coverage")
     assert result.exit_code == 0, result.output
     assert f"\n{count} passed, 0 failed\n" in result.output
@@ -181,10 +181,10 @@ def test_explain_lists_the_candidates_when_the_obligation_is_not_named(tmp_path:
 
 def test_the_committed_schemas_are_current(tmp_path: Path) -> None:
     for kind, (file_name, _, _) in SCHEMAS.items():
-        assert (SCHEMA_FOLDER / file_name).read_text(encoding="utf-8") == render_schema(kind), (
+        assert (SCHEMA_FOLDER / file_name).read_text(encoding="utf-8") == render_schema(kind, AMNIS_VOCABULARY), (
             f"schemas/{file_name} is stale: run `covenant schema --write schemas`"
         )
-    result = run("schema", "--write", tmp_path)
+    result = run("schema", "--write", tmp_path, "--rules", AMNIS_RULES)
     assert result.exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f for f, _, _ in SCHEMAS.values())
     assert run("schema", "rules").output == render_schema("rules")
@@ -195,7 +195,7 @@ def _yaml(path: Path) -> Any:
 
 
 def _validator(kind: str) -> jsonschema.Draft202012Validator:
-    schema = json_schema(kind)
+    schema = json_schema(kind, AMNIS_VOCABULARY)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 

@@ -58,12 +58,13 @@ def test_no_message_speaks_parser_or_names_a_file_outside_the_repository(monkeyp
 
 def test_the_fact_vocabulary_page_is_current() -> None:
     """Hints point at docs/facts.md, inside the repository; it is generated from the models."""
-    from covenant.facts import FACT_TYPES
     from covenant.language.schema import facts_markdown
 
+    from .conftest import AMNIS_VOCABULARY
+
     page = (ROOT / "docs" / "facts.md").read_text(encoding="utf-8")
-    assert page == facts_markdown(), "regenerate it with facts_markdown()"
-    assert all(f"## {name}\n" in page for name in FACT_TYPES)
+    assert page == facts_markdown(AMNIS_VOCABULARY), "regenerate it with facts_markdown()"
+    assert all(f"## {name}\n" in page for name in AMNIS_VOCABULARY.models)
 
 
 def test_hints_name_no_file_outside_the_repository() -> None:

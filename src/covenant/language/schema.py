@@ -4,14 +4,17 @@ An editor that speaks the YAML language server protocol reads the
 ``# yaml-language-server: $schema=...`` line at the top of a rule file and
 then completes keys and underlines mistakes while a lawyer types. The
 schemas are generated from the same models that validate the files
-(language.py, facts.py), so the editor and ``covenant lint`` can never
-disagree about what a key means. The generated files are committed under
-``schemas/`` (``covenant schema --write schemas``); a test checks they are
-current.
+(model.py, and for facts the models a form's ``vocabulary.yaml`` builds),
+so the editor and ``covenant lint`` can never disagree about what a key
+means. Rule files and ``agreement.yaml`` have one schema for every form;
+facts and scenario files have the schema of one form's vocabulary
+(``covenant schema facts --rules DIR``). The Amnis form's are committed under
+``schemas/`` (``covenant schema --write schemas --rules rules/amnis-spa-2003``);
+a test checks they are current.
 
 Scenario files have no pydantic model of their own in the evaluator (they
-are read by scenarios.py); the small models below describe them for the
-editor only, with the fact vocabulary's models for their facts.
+are read by scenariofiles.py); the small models below describe them for the
+editor only, with the form's fact models for their facts.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, create_model
 
-from covenant.facts import FactModel
 from covenant.language.model import Agreement, Rule
+from covenant.language.vocabulary import Vocabulary, VocabularyDecl
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -68,7 +71,7 @@ class Scenario(BaseModel):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="a slug, unique within the file")]
     title: str = Field(description="one line for people")
     as_of: DateText
-    facts: list[FactModel] = Field(default_factory=list)
+    facts: list[dict[str, Any]] = Field(default_factory=list)  # the form's fact models: _scenario_file
     rules: list[str] | None = Field(
         default=None, description="the rules compared, instead of the file's rule (a file about several rules)"
     )
@@ -93,33 +96,62 @@ class ScenarioFile(BaseModel):
 SCHEMAS: dict[str, tuple[str, str, Any]] = {
     "rules": ("rule.schema.json", "A rule file of the covenant monitor (one clause)", Rule),
     "agreement": ("agreement.schema.json", "agreement.yaml: the parties, money and conventions", Agreement),
-    "facts": ("fact.schema.json", "One fact of a fact log (one line of JSONL)", FactModel),
+    "facts": ("fact.schema.json", "One fact of a fact log (one line of JSONL)", None),
     "scenarios": ("scenario.schema.json", "A scenario file kept beside the rules", ScenarioFile),
+    "vocabulary": ("vocabulary.schema.json", "vocabulary.yaml: the fact types a form's logs record", VocabularyDecl),
 }
-"""Command word -> (file under schemas/, title, the model or type it is generated from)."""
+"""Command word -> (file under schemas/, title, the model or type it is generated from).
+
+The facts' model is the form's (``Vocabulary.union``); scenario files take it for their facts."""
+
+FORM_KINDS = frozenset({"facts", "scenarios"})
+"""The schemas that depend on a form's vocabulary: they need its rule folder."""
 
 
-def json_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema of one kind of file, as a dict (validation mode: what may be written)."""
+def json_schema(kind: str, vocabulary: Vocabulary | None = None) -> dict[str, Any]:
+    """The JSON Schema of one kind of file, as a dict (validation mode: what may be written).
+
+    ``facts`` and ``scenarios`` need the form's ``vocabulary``: which facts exist is the form's to say.
+    """
     _, title, model = SCHEMAS[kind]
+    if kind in FORM_KINDS:
+        if vocabulary is None:
+            raise ValueError(f"the {kind} schema is a form's: give its vocabulary")
+        model = vocabulary.union if kind == "facts" else _scenario_file(vocabulary)
     generated = TypeAdapter(model).json_schema(mode="validation")
     return {"$schema": SCHEMA_DIALECT, **generated, "title": title}
 
 
-def render_schema(kind: str) -> str:
+def render_schema(kind: str, vocabulary: Vocabulary | None = None) -> str:
     """The schema as committed: two-space indent, keys in generation order, newline at the end."""
-    return json.dumps(json_schema(kind), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(json_schema(kind, vocabulary), indent=2, ensure_ascii=False) + "\n"
 
 
-def facts_markdown() -> str:
+def _scenario_file(vocabulary: Vocabulary) -> Any:
+    """``ScenarioFile`` whose scenarios' facts are the form's fact models."""
+    scenario = create_model(  # type: ignore[call-overload]
+        "Scenario",
+        __base__=Scenario,
+        __doc__=Scenario.__doc__,
+        __module__=__name__,
+        facts=(list[vocabulary.union], Field(default_factory=list)),  # type: ignore[name-defined]
+    )
+    return create_model(  # type: ignore[call-overload]
+        "ScenarioFile",
+        __base__=ScenarioFile,
+        __doc__=ScenarioFile.__doc__,
+        __module__=__name__,
+        scenarios=(list[scenario], Field(min_length=1)),  # type: ignore[valid-type]
+    )
+
+
+def facts_markdown(vocabulary: Vocabulary) -> str:
     """docs/facts.md: every fact type and its fields, generated from the models a fact log is read with.
 
     Rule files and scenarios may only name these types and fields; lint's
     hints point here, inside the repository, so a lawyer can look them up
     (a test checks the page is current).
     """
-    from covenant.facts import FACT_TYPES  # the vocabulary, as the loader knows it
-
     lines = [
         "# The fact vocabulary",
         "",
@@ -132,8 +164,8 @@ def facts_markdown() -> str:
         "",
     ]
     common = {"id", "date", "agreement", "note", "type"}
-    for name in sorted(FACT_TYPES):
-        model = FACT_TYPES[name]
+    for name in sorted(vocabulary.models):
+        model = vocabulary.models[name]
         lines.append(f"## {name}")
         lines.append("")
         fields = [(f, info) for f, info in model.model_fields.items() if f not in common]
