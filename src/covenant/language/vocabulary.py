@@ -58,7 +58,7 @@ from covenant.facts import (
     _describe,
     _FactModel,
 )
-from covenant.language.plainwords import did_you_mean, place
+from covenant.language.plainwords import did_you_mean, drop_misspelt_missing, place
 from covenant.language.yamlfile import locate, plain_data, read_yaml
 
 VOCABULARY_FILE = "vocabulary.yaml"
@@ -495,8 +495,9 @@ def load_vocabulary(path: Path) -> Vocabulary:
 
 def _declaration_problems(error: ValidationError, tree: Any, display: str) -> list[Problem]:
     problems = []
-    for item in error.errors():
-        path = _file_path(item["loc"])
+    located = [(tuple(_file_path(item["loc"])), item) for item in error.errors()]
+    for found, item in drop_misspelt_missing(located):  # a misspelt key is one "did you mean", not two lines
+        path = list(found)
         line, column = locate(tree, path)
         kind = item["type"]
         hint = None
