@@ -190,6 +190,17 @@ def test_the_committed_schemas_are_current(tmp_path: Path) -> None:
     assert run("schema", "rules").output == render_schema("rules")
 
 
+def test_the_schema_of_facts_is_a_forms() -> None:
+    """Facts and scenarios are a form's: without --rules the command says so; with it, that form's types."""
+    for args in (("schema", "facts"), ("schema", "scenarios"), ("schema", "--write", "somewhere")):
+        result = run(*args)
+        assert result.exit_code == 2
+        assert "needs --rules DIR: a form declares its facts in DIR/vocabulary.yaml" in result.output
+    printed = run("schema", "facts", "--rules", AMNIS_RULES)
+    assert printed.exit_code == 0
+    assert json.loads(printed.output)["discriminator"]["mapping"].keys() == AMNIS_VOCABULARY.models.keys()
+
+
 def _yaml(path: Path) -> Any:
     return plain_data(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
 

@@ -25,7 +25,7 @@ from covenant.language.lint import format_problem, lint
 from covenant.language.loader import AGREEMENT_FILE, load_folder_vocabulary, load_rule_folder
 from covenant.language.scaffold import create_folder
 from covenant.language.scenariofiles import load_scenarios, scenario_files
-from covenant.language.schema import FORM_KINDS, SCHEMAS, render_schema
+from covenant.language.schema import FORM_KINDS, SCHEMAS, facts_markdown, render_schema
 from covenant.pipeline import check, evaluator_for
 from covenant.report.account import account_for, render_account
 from covenant.report.coverage import breach_and_compliance, compute_coverage, display_path, render_coverage
@@ -201,6 +201,21 @@ def schema_command(kind: str | None, folder: Path | None, rules_dir: Path | None
         return
     assert kind is not None
     click.echo(render_schema(kind, vocabulary), nl=False)
+
+
+@click.command("vocabulary")
+@click.argument("rules_dir", type=click.Path(path_type=Path))
+def vocabulary_command(rules_dir: Path) -> None:
+    """Print the fact types of RULES_DIR's vocabulary.yaml as a Markdown page, for the people who record facts.
+
+    Each type with what it records and each field in words (required or
+    not, what to write); docs/facts.md is this page for the Amnis form.
+    """
+    try:
+        vocabulary = load_folder_vocabulary(rules_dir)
+    except InputError as error:
+        _fail_input(error)
+    click.echo(facts_markdown(vocabulary, rules_dir.resolve().name), nl=False)
 
 
 @click.command("compile")

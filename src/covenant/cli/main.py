@@ -22,6 +22,7 @@ from covenant.cli.authoring import (
     new_command,
     schema_command,
     test_command,
+    vocabulary_command,
 )
 from covenant.cli.options import (
     as_of_option,
@@ -181,6 +182,7 @@ main.add_command(lint_command)
 main.add_command(test_command)
 main.add_command(explain_command)
 main.add_command(schema_command)
+main.add_command(vocabulary_command)
 main.add_command(compile_command)
 main.add_command(new_command)
 
