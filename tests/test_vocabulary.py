@@ -320,7 +320,7 @@ def test_mistakes_in_the_file_are_named_with_their_line(tmp_path: Path) -> None:
         "decimal, integer, shares, text, identifier, one_of, bool, party, ref, name, rule, clause, list "
         "(hint: did you mean 'amount'?)",
         "6:29: types, dividend, fields, payable: unknown key 'optinal' (hint: did you mean 'optional'?)",
-        "8:7: types, dividend, fields, Kind: a name of lower-case letters, digits and _ (such as use_of_proceeds)",
+        "8:7: types, dividend, fields, Kind: a name of lower-case letters, digits and _ (such as cash_balance)",
         "9:3: types, closing: required key 'meaning' is missing",
     ]
     text = """types:

@@ -513,7 +513,7 @@ def _declaration_problems(error: ValidationError, tree: Any, display: str) -> li
         elif kind == "union_tag_not_found":
             text, shown = f"a field needs type: (one of {', '.join(KINDS)})", path
         elif kind == "string_pattern_mismatch":
-            text, shown = "a name of lower-case letters, digits and _ (such as use_of_proceeds)", path
+            text, shown = "a name of lower-case letters, digits and _ (such as cash_balance)", path
         else:
             text, shown = _clip(str(item["msg"]).removeprefix("Value error, "), 300), path
         problems.append(Problem(display, line, place(shown), text, column, code="vocabulary", hint=hint))
