@@ -319,6 +319,14 @@ def test_the_guide_example_works_by_files_only(workspace: Path) -> None:
     for name, content in files.items():
         (workspace / name).write_text(content, encoding="utf-8")
     guide = GUIDE.read_text(encoding="utf-8")
+    # Step 2 adds the kind of delivery to the folder's vocabulary.yaml: a file edit, no programmer.
+    added = "             - sec_correspondence\n             - audited_statements\n"
+    assert added in guide
+    vocabulary = workspace / "rules" / "amnis-spa-2003" / "vocabulary.yaml"
+    lines = [line.removeprefix("   ") for line in added.splitlines()]  # the guide's block is in a list item
+    text = vocabulary.read_text(encoding="utf-8")
+    assert f"{lines[0]}\n" in text
+    vocabulary.write_text(text.replace(f"{lines[0]}\n", f"{lines[0]}\n{lines[1]}\n"), encoding="utf-8")
 
     lint_command = "covenant lint rules/amnis-spa-2003"
     assert f"```\n{lint_command}\n```" in guide
