@@ -41,15 +41,23 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from covenant.facts import DeliveryWhat
+from covenant.language.vocabulary import VOCABULARY_FILE, OneOfKind, load_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 AMNIS_RULES = ROOT / "rules" / "amnis-spa-2003"
+AMNIS_VOCABULARY = load_vocabulary(AMNIS_RULES / VOCABULARY_FILE)
+
+
+def _delivery_what() -> OneOfKind:
+    kind = AMNIS_VOCABULARY.types["delivery"].fields["what"]
+    assert isinstance(kind, OneOfKind)
+    return kind
+
 
 PROFILES: dict[str, dict[str, int]] = {
     "ci": {"logs": 2_000, "rules": 300},
@@ -94,7 +102,7 @@ HOSTILE_TEXT = [
 ]
 HOSTILE_FIELDS = ["$s", "$and", "sid", "id2", "_c", "t", "key", "day", "okey", "tkey", "tday", "rule", "by_rule", "x"]
 FORMS = ["10-QSB", "10-KSB", "8-K", "10-QSB/A", "10-KSB/A", "8-K/A", "D", "PRE 14C", "DEF 14C", "SB-2", "NT 10-Q"]
-WHATS = list(get_args(DeliveryWhat))  # the vocabulary of facts.md, as the fact models hold it
+WHATS = list(_delivery_what().values)  # the vocabulary of facts.md, as the form's vocabulary.yaml declares it
 OFFERINGS = ["bridge", "pipe", "o-1"]
 CLAUSES = ["4(e)", "4(m)", "4(q)", "4(l)", "3(x)", "3(a)"]
 RULE_IDS = [
@@ -655,6 +663,7 @@ def run_rule_case(case: RuleCase, workdir: Path) -> str:
         shutil.rmtree(folder)
     folder.mkdir()
     shutil.copy(AMNIS_RULES / "agreement.yaml", folder / "agreement.yaml")
+    shutil.copy(AMNIS_RULES / "vocabulary.yaml", folder / "vocabulary.yaml")
     for number, rule in enumerate(case.rules):
         edit = case.text_edits[0] if case.text_edits and number == 0 else None
         (folder / f"r{number}.yaml").write_text(_rule_text(rule, edit), encoding="utf-8", errors="surrogatepass")
@@ -672,7 +681,7 @@ def run_rule_case(case: RuleCase, workdir: Path) -> str:
             raise Finding("traceback", "a rule file ran a command")
     form = compile_form(loaded)
     portfolio = FormEvaluator(form)
-    log = load_fact_logs([log_path])
+    log = load_fact_logs([log_path], AMNIS_VOCABULARY)
     from covenant.calendar import as_date
 
     state = portfolio.evaluate(form.agreement.id, log.facts, as_date("2004-06-30"))

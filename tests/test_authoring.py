@@ -33,7 +33,7 @@ from covenant.law.driver import FormEvaluator
 from covenant.pipeline import check
 from covenant.report.coverage import compute_coverage, render_coverage
 
-from .conftest import AMNIS_RULES, EXAMPLE_FACTS, ROOT
+from .conftest import AMNIS_RULES, AMNIS_VOCABULARY, EXAMPLE_FACTS, ROOT
 
 AGREEMENT_TEXT = AMNIS_RULES / "agreement.txt"
 GUIDE = ROOT / "docs" / "authoring.md"
@@ -60,7 +60,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_the_shipped_scenarios_pass_with_coverage() -> None:
-    count = sum(len(load_scenarios(path)) for path in scenario_files(AMNIS_RULES))
+    count = sum(len(load_scenarios(path, AMNIS_VOCABULARY)) for path in scenario_files(AMNIS_RULES))
     result = run("test", AMNIS_RULES, "--coverage")
     assert result.exit_code == 0, result.output
     assert f"\n{count} passed, 0 failed\n" in result.output
@@ -181,13 +181,24 @@ def test_explain_lists_the_candidates_when_the_obligation_is_not_named(tmp_path:
 
 def test_the_committed_schemas_are_current(tmp_path: Path) -> None:
     for kind, (file_name, _, _) in SCHEMAS.items():
-        assert (SCHEMA_FOLDER / file_name).read_text(encoding="utf-8") == render_schema(kind), (
+        assert (SCHEMA_FOLDER / file_name).read_text(encoding="utf-8") == render_schema(kind, AMNIS_VOCABULARY), (
             f"schemas/{file_name} is stale: run `covenant schema --write schemas`"
         )
-    result = run("schema", "--write", tmp_path)
+    result = run("schema", "--write", tmp_path, "--rules", AMNIS_RULES)
     assert result.exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f for f, _, _ in SCHEMAS.values())
     assert run("schema", "rules").output == render_schema("rules")
+
+
+def test_the_schema_of_facts_is_a_forms() -> None:
+    """Facts and scenarios are a form's: without --rules the command says so; with it, that form's types."""
+    for args in (("schema", "facts"), ("schema", "scenarios"), ("schema", "--write", "somewhere")):
+        result = run(*args)
+        assert result.exit_code == 2
+        assert "needs --rules DIR: a form declares its facts in DIR/vocabulary.yaml" in result.output
+    printed = run("schema", "facts", "--rules", AMNIS_RULES)
+    assert printed.exit_code == 0
+    assert json.loads(printed.output)["discriminator"]["mapping"].keys() == AMNIS_VOCABULARY.models.keys()
 
 
 def _yaml(path: Path) -> Any:
@@ -195,7 +206,7 @@ def _yaml(path: Path) -> Any:
 
 
 def _validator(kind: str) -> jsonschema.Draft202012Validator:
-    schema = json_schema(kind)
+    schema = json_schema(kind, AMNIS_VOCABULARY)
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)
 
@@ -308,6 +319,14 @@ def test_the_guide_example_works_by_files_only(workspace: Path) -> None:
     for name, content in files.items():
         (workspace / name).write_text(content, encoding="utf-8")
     guide = GUIDE.read_text(encoding="utf-8")
+    # Step 2 adds the kind of delivery to the folder's vocabulary.yaml: a file edit, no programmer.
+    added = "             - sec_correspondence\n             - audited_statements\n"
+    assert added in guide
+    vocabulary = workspace / "rules" / "amnis-spa-2003" / "vocabulary.yaml"
+    lines = [line.removeprefix("   ") for line in added.splitlines()]  # the guide's block is in a list item
+    text = vocabulary.read_text(encoding="utf-8")
+    assert f"{lines[0]}\n" in text
+    vocabulary.write_text(text.replace(f"{lines[0]}\n", f"{lines[0]}\n{lines[1]}\n"), encoding="utf-8")
 
     lint_command = "covenant lint rules/amnis-spa-2003"
     assert f"```\n{lint_command}\n```" in guide

@@ -16,10 +16,10 @@ import pytest
 
 from covenant.calendar import as_date
 from covenant.diagnostics import InputError
-from covenant.facts import FACT_TYPES, FactLog, check_buyers, decode_line, load_fact_logs
+from covenant.facts import FactLog, decode_line, load_fact_logs
 from covenant.pipeline import check
 
-from .conftest import AMNIS_RULES
+from .conftest import AMNIS_RULES, AMNIS_VOCABULARY
 
 # One valid line for every fact type of facts.md, in the order of its table; refs point at earlier lines.
 VALID_LINES: list[dict[str, object]] = [
@@ -126,20 +126,27 @@ def write(tmp_path: Path, lines: list[str], name: str = "log.jsonl") -> Path:
     return path
 
 
+def check_buyers(log: FactLog, buyers: list[str]) -> None:
+    """Every party a fact names must be a Buyer of the agreement, as ``pipeline.agreement_checks`` checks."""
+    problems = [p for fact in log.facts for p in AMNIS_VOCABULARY.party_problems(fact, set(buyers), "buyer")]
+    if problems:
+        raise InputError(problems)
+
+
 def problems_of(*paths: Path) -> list[str]:
     with pytest.raises(InputError) as caught:
-        load_fact_logs(list(paths))
+        load_fact_logs(list(paths), AMNIS_VOCABULARY)
     return [p.format() for p in caught.value.problems]
 
 
 def test_every_type_of_facts_md_has_a_model() -> None:
-    assert set(FACT_TYPES) == FACTS_MD_TYPES
+    assert set(AMNIS_VOCABULARY.models) == FACTS_MD_TYPES
     assert {line["type"] for line in VALID_LINES} == FACTS_MD_TYPES
 
 
 def test_one_valid_line_of_every_type_is_accepted(tmp_path: Path) -> None:
     path = write(tmp_path, [json.dumps(line) for line in VALID_LINES])
-    log = load_fact_logs([path])
+    log = load_fact_logs([path], AMNIS_VOCABULARY)
     assert [f.id for f in log.facts] == [line["id"] for line in VALID_LINES]
     assert [f.line for f in log.facts] == list(range(1, len(VALID_LINES) + 1))
     assert log.skipped == ()
@@ -164,13 +171,13 @@ def test_a_json_number_amount_is_exact(tmp_path: Path) -> None:
     path = write(
         tmp_path, [CLOSING, '{"id": "i1", "type": "invoice", "date": "2003-06-02", "buyer": "sds", "amount": 0.1}']
     )
-    assert load_fact_logs([path]).by_id()["i1"].get("amount") == Decimal("0.1")
+    assert load_fact_logs([path], AMNIS_VOCABULARY).by_id()["i1"].get("amount") == Decimal("0.1")
 
 
 def test_mail_delivery_of_a_reserve_list(tmp_path: Path) -> None:
     line = {"id": "rl1", "type": "delivery", "date": "2003-06-03", "to": "bristol", "what": "reserve_list"}
     path = write(tmp_path, [CLOSING, json.dumps({**line, "period": "2003-05", "method": "mail"})])
-    fact = load_fact_logs([path]).by_id()["rl1"]
+    fact = load_fact_logs([path], AMNIS_VOCABULARY).by_id()["rl1"]
     assert (fact.get("period"), fact.get("method")) == ("2003-05", "mail")
 
 
@@ -180,7 +187,8 @@ def test_offering_notice_refers_to_an_offering(tmp_path: Path) -> None:
     notice = {"type": "delivery", "date": "2003-11-03", "to": "sds", "what": "offering_notice"}
     ok = json.dumps({"id": "n1", **notice, "ref": "bridge"})
     bad = json.dumps({"id": "n2", **notice, "ref": "fin1"})
-    assert load_fact_logs([write(tmp_path, [CLOSING, fin, ok])]).by_id()["n1"].get("ref") == "bridge"
+    log = load_fact_logs([write(tmp_path, [CLOSING, fin, ok])], AMNIS_VOCABULARY)
+    assert log.by_id()["n1"].get("ref") == "bridge"
     assert problems_of(write(tmp_path, [CLOSING, fin, bad], "bad.jsonl")) == [
         f"{tmp_path / 'bad.jsonl'}:3: ref: no financing fact has ref 'fin1' (an offering)"
     ]
@@ -336,7 +344,7 @@ def test_unknown_buyers(tmp_path: Path) -> None:
             '{"id": "k1", "type": "consent", "date": "2003-06-02", "by": ["sds", "erin"], "clause": "4(e)"}',
         ],
     )
-    log = load_fact_logs([path])  # the shape is fine; only the agreement knows its buyers
+    log = load_fact_logs([path], AMNIS_VOCABULARY)  # the shape is fine; only the agreement knows its buyers
     with pytest.raises(InputError) as caught:
         check_buyers(log, ["sds", "alpha", "bristol"])
     known = "the agreement's buyers are alpha, bristol, sds"
@@ -372,7 +380,7 @@ def test_bom_crlf_and_blank_lines_are_accepted(tmp_path: Path) -> None:
         "",
     ]
     path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode("utf-8"))
-    log = load_fact_logs([path])
+    log = load_fact_logs([path], AMNIS_VOCABULARY)
     assert [f.id for f in log.facts] == ["c1", "sc1", "sr1"]
     # Line numbers count the blank lines, so an error message still points at the right line.
     assert [f.line for f in log.facts] == [1, 3, 5]
@@ -388,7 +396,7 @@ def test_line_numbers_survive_bom_and_crlf_in_errors(tmp_path: Path) -> None:
 def test_an_empty_file_gives_a_report_without_obligations(tmp_path: Path) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"")
-    assert load_fact_logs([path]) == FactLog(facts=(), skipped=(), lines_read={str(path): 0})
+    assert load_fact_logs([path], AMNIS_VOCABULARY) == FactLog(facts=(), skipped=(), lines_read={str(path): 0})
     report = check([path], AMNIS_RULES).report
     assert report["agreement"] == "amnis-spa-2003"
     assert report["obligations"] == []
@@ -416,7 +424,7 @@ def test_lines_may_come_in_any_order(tmp_path: Path) -> None:
             CLOSING,
         ],
     )
-    assert [f.id for f in load_fact_logs([path]).facts] == ["sr1", "sc1", "c1"]
+    assert [f.id for f in load_fact_logs([path], AMNIS_VOCABULARY).facts] == ["sr1", "sc1", "c1"]
 
 
 def test_lenient_mode_skips_and_lists_every_bad_line(tmp_path: Path) -> None:
@@ -429,7 +437,7 @@ def test_lenient_mode_skips_and_lists_every_bad_line(tmp_path: Path) -> None:
             '{"id": "x2", "type": "sec_response", "date": "2003-07-10", "ref": "nothing"}',
         ],
     )
-    log = load_fact_logs([path], lenient=True)
+    log = load_fact_logs([path], AMNIS_VOCABULARY, lenient=True)
     assert [f.id for f in log.facts] == ["c1", "sc1"]
     assert [p.format() for p in log.skipped] == [
         f"{path}:2: type: unknown fact type 'merger' (see docs/facts.md for the types)",

@@ -32,7 +32,7 @@ from covenant.law.driver import FormEvaluator
 from covenant.pipeline import check
 from covenant.report.build import build_report, render_json
 
-from .conftest import AMNIS_RULES, EXAMPLE_FACTS
+from .conftest import AMNIS_RULES, AMNIS_VOCABULARY, EXAMPLE_FACTS
 
 CLOSING = {"id": "c1", "type": "closing", "date": "2003-05-09"}
 
@@ -191,8 +191,8 @@ def _hostile_agreement() -> list[dict[str, Any]]:
 
 
 def test_one_agreement_cannot_change_another_agreements_state(tmp_path: Path, amnis: FormEvaluator) -> None:
-    own = load_fact_logs([EXAMPLE_FACTS]).facts
-    hostile = load_fact_logs([write_log(tmp_path / "hostile.jsonl", _hostile_agreement())]).facts
+    own = load_fact_logs([EXAMPLE_FACTS], AMNIS_VOCABULARY).facts
+    hostile = load_fact_logs([write_log(tmp_path / "hostile.jsonl", _hostile_agreement())], AMNIS_VOCABULARY).facts
     as_of = as_date("2004-12-31")
 
     def report(sid: str, facts: Any) -> str:
@@ -216,6 +216,7 @@ def rule_folder(tmp_path: Path, text: str, name: str = "rule.yaml") -> Path:
     folder = tmp_path / "rules"
     folder.mkdir(exist_ok=True)
     shutil.copy(AMNIS_RULES / "agreement.yaml", folder / "agreement.yaml")
+    shutil.copy(AMNIS_RULES / "vocabulary.yaml", folder / "vocabulary.yaml")
     (folder / name).write_text(text, encoding="utf-8")
     return folder
 

@@ -205,3 +205,55 @@ def test_the_command_prints_file_line_column_message_hint_code(rules: Path) -> N
     missing = runner.invoke(main, ["lint", str(rules / "nowhere")])
     assert missing.exit_code == 2
     assert "no such rule folder" in missing.stderr
+
+
+# --- the folder's vocabulary.yaml, checked like a rule file ---------------------
+
+
+def test_a_misspelt_kind_or_key_in_the_vocabulary_is_one_line_with_did_you_mean(rules: Path) -> None:
+    vocabulary = rules / "vocabulary.yaml"
+    kind = edit(
+        vocabulary, 'amount: {type: amount, meaning: "the expenses', 'amount: {type: amonut, meaning: "the expenses'
+    )
+    key = edit(
+        vocabulary, "    meaning: a reimbursement paid to a Buyer", "    meening: a reimbursement paid to a Buyer"
+    )
+    found = [p for p in lint(rules).problems if p.code == "vocabulary"]
+    assert [(Path(p.file).name, p.line) for p in found] == [("vocabulary.yaml", kind), ("vocabulary.yaml", key)]
+    assert "unknown kind of field 'amonut'" in found[0].message and found[0].hint == "did you mean 'amount'?"
+    assert found[1].message == "unknown key 'meening'" and found[1].hint == "did you mean 'meaning'?"
+    assert found[0].column is not None
+    # Without a vocabulary no rule is told that its facts are unknown: the file's own problems are the ones to fix.
+    assert {p.code for p in lint(rules).problems} == {"vocabulary"}
+
+
+def test_the_rules_are_checked_against_the_folders_vocabulary(rules: Path) -> None:
+    """A value, a field or a type the folder's vocabulary.yaml lacks: the same lines as for facts.md's."""
+    edit(rules / "vocabulary.yaml", "          - sec_report\n", "          - sec_reports\n")
+    found = problems_of(rules, "unknown-value")
+    assert found and all("delivery.what is never 'sec_report'" in message for _, _, message in found)
+    assert any("'sec_reports'" in message for _, _, message in found)
+
+
+def test_a_type_declared_in_the_vocabulary_may_be_named_by_a_rule(rules: Path) -> None:
+    rule = rules / "4g-i-sec-report-copies.yaml"
+    edit(rule, "  - fact: delivery", "  - fact: dividend")
+    assert [message for _, _, message in problems_of(rules, "unknown-fact")] == [
+        "unknown fact type 'dividend': not in the fact vocabulary and no rule derives it"
+    ]
+    text = (rules / "vocabulary.yaml").read_text(encoding="utf-8")
+    dividend = "  dividend:\n    meaning: a dividend declared\n    fields:\n      what: {type: text}\n"
+    (rules / "vocabulary.yaml").write_text(text.replace("types:\n", f"types:\n{dividend}", 1), encoding="utf-8")
+    assert problems_of(rules, "unknown-fact") == []
+
+
+def test_a_folder_without_vocabulary_is_refused_with_a_hint(rules: Path) -> None:
+    (rules / "vocabulary.yaml").unlink()
+    with pytest.raises(InputError) as caught:
+        lint(rules)
+    (problem,) = caught.value.problems
+    assert problem.code == "folder" and "vocabulary.yaml" in problem.message
+    assert problem.hint and "docs/vocabulary.md" in problem.hint
+    result = CliRunner().invoke(main, ["check", str(AMNIS_RULES.parent.parent / "facts"), "--rules", str(rules)])
+    assert result.exit_code == 2
+    assert "every rule folder declares the facts its logs record in vocabulary.yaml" in result.stderr

@@ -57,13 +57,36 @@ def test_no_message_speaks_parser_or_names_a_file_outside_the_repository(monkeyp
 
 
 def test_the_fact_vocabulary_page_is_current() -> None:
-    """Hints point at docs/facts.md, inside the repository; it is generated from the models."""
-    from covenant.facts import FACT_TYPES
+    """Hints point at docs/facts.md, inside the repository: ``covenant vocabulary`` of the Amnis folder."""
     from covenant.language.schema import facts_markdown
 
+    from .conftest import AMNIS_VOCABULARY
+
     page = (ROOT / "docs" / "facts.md").read_text(encoding="utf-8")
-    assert page == facts_markdown(), "regenerate it with facts_markdown()"
-    assert all(f"## {name}\n" in page for name in FACT_TYPES)
+    regenerate = "regenerate it: covenant vocabulary rules/amnis-spa-2003 > docs/facts.md"
+    assert page == facts_markdown(AMNIS_VOCABULARY, "amnis-spa-2003"), regenerate
+    assert run_vocabulary() == page, regenerate
+    assert all(f"## {name}\n" in page for name in AMNIS_VOCABULARY.models)
+
+
+def run_vocabulary() -> str:
+    from .conftest import AMNIS_RULES
+
+    result = CliRunner().invoke(main, ["vocabulary", str(AMNIS_RULES)])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_the_vocabulary_page_says_each_type_and_field_in_words() -> None:
+    from .conftest import AMNIS_VOCABULARY
+
+    page = run_vocabulary()
+    for name, decl in AMNIS_VOCABULARY.types.items():
+        assert f"## {name}\n\n{decl.meaning[:1].upper()}{decl.meaning[1:]}" in page, name
+        for field_name in decl.fields:
+            assert f"- `{field_name}` (" in page
+    assert "- `what` (required): what was sent. One of `sec_report`, " in page
+    assert "when `what` is `offering_notice`, the `ref` of a `financing` fact instead" in page
 
 
 def test_hints_name_no_file_outside_the_repository() -> None:

@@ -32,7 +32,7 @@ from covenant.language.scenariofiles import load_scenarios, scenario_files
 from covenant.law.driver import FormEvaluator
 from covenant.scenarios import run_scenario
 
-from .conftest import AMNIS_RULES
+from .conftest import AMNIS_RULES, AMNIS_VOCABULARY
 
 DUE_COUNTS = ("days_after", "days_before", "business_days_after", "business_days_before")
 
@@ -96,7 +96,7 @@ def _cases() -> list[tuple[Path, str]]:
     cases = []
     for path in scenario_files(AMNIS_RULES):
         rules: set[str] = set()
-        for scenario in load_scenarios(path):
+        for scenario in load_scenarios(path, AMNIS_VOCABULARY):
             rules |= scenario.compared(RULE_FILES)
         cases.extend((path, rule) for rule in sorted(rules))
     return cases
@@ -120,7 +120,7 @@ def test_a_mutated_rule_fails_a_scenario(path: Path, rule: str, tmp_path: Path) 
     with target.open("w", encoding="utf-8") as out:
         yaml.dump(tree, out)
     portfolio = FormEvaluator(compile_form(load_rule_folder(folder)))
-    outcomes = [run_scenario(s, portfolio) for s in load_scenarios(path)]
+    outcomes = [run_scenario(s, portfolio) for s in load_scenarios(path, AMNIS_VOCABULARY)]
     assert any(not o.passed for o in outcomes), f"{rule} ({change}): every scenario of {path.name} still passes"
 
 
@@ -139,7 +139,7 @@ def _empty_expectations() -> list[tuple[Path, str, str]]:
     return [
         (path, scenario.name, scenario.rule or "")
         for path in scenario_files(AMNIS_RULES)
-        for scenario in load_scenarios(path)
+        for scenario in load_scenarios(path, AMNIS_VOCABULARY)
         if not scenario.expect and scenario.rule in RULE_FILES
     ]
 
@@ -156,7 +156,7 @@ def test_an_empty_expectation_can_fail(path: Path, name: str, rule: str, tmp_pat
     other says the rule does not reach these facts: a rule that arises for
     every fact of its kind must break it.
     """
-    scenario = next(s for s in load_scenarios(path) if s.name == name)
+    scenario = next(s for s in load_scenarios(path, AMNIS_VOCABULARY) if s.name == name)
     last = max(f.date for f in scenario.facts)
     if last > scenario.as_of:
         seen = dataclasses.replace(scenario, as_of=last)

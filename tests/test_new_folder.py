@@ -64,6 +64,8 @@ def test_a_new_folder_lints_clean_and_its_scenarios_pass_outside_the_repository(
         "schemas/fact.schema.json",
         "schemas/rule.schema.json",
         "schemas/scenario.schema.json",
+        "schemas/vocabulary.schema.json",
+        "vocabulary.yaml",
     ]
     assert [format_problem(p) for p in lint(folder).problems] == []
     tested = CliRunner().invoke(main, ["test", str(folder)])

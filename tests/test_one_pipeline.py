@@ -17,10 +17,9 @@ from click.testing import CliRunner
 
 from covenant.cli.main import main
 from covenant.diagnostics import InputError
-from covenant.facts import parse_fact
 from covenant.pipeline import check, evaluator_for, validated_facts
 
-from .conftest import AMNIS_RULES, EXAMPLE_FACTS
+from .conftest import AMNIS_RULES, AMNIS_VOCABULARY, EXAMPLE_FACTS
 
 CLOSING = {"id": "closing", "type": "closing", "date": "2003-05-09"}
 BAD_LINES = [
@@ -75,7 +74,10 @@ def test_a_portfolio_refuses_it_too(bad_log: Path, tmp_path: Path) -> None:
 
 def test_scenario_facts_are_validated_as_a_log_is() -> None:
     form = evaluator_for(AMNIS_RULES).form
-    facts = [parse_fact(raw, "scenario.yaml", number + 1, number) for number, raw in enumerate([CLOSING, *BAD_LINES])]
+    facts = [
+        AMNIS_VOCABULARY.parse_fact(raw, "scenario.yaml", number + 1, number)
+        for number, raw in enumerate([CLOSING, *BAD_LINES])
+    ]
     with pytest.raises(InputError) as refused:
         validated_facts(facts, form)
     lines = [p.format().removeprefix("scenario.yaml:") for p in refused.value.problems]

@@ -19,7 +19,7 @@ from covenant.calendar import as_date
 from covenant.facts import MAX_LINE_BYTES, load_fact_logs
 from covenant.pipeline import check
 
-from .conftest import AMNIS_RULES, EXAMPLE_FACTS
+from .conftest import AMNIS_RULES, AMNIS_VOCABULARY, EXAMPLE_FACTS
 
 CLOSING = '{"id": "c1", "type": "closing", "date": "2003-05-09"}'
 
@@ -297,7 +297,7 @@ def test_a_ref_to_a_skipped_offering_is_skipped_with_its_reason(tmp_path: Path) 
         '{"id": "n1", "type": "delivery", "date": "2003-07-25", "to": "sds", "what": "offering_notice", '
         '"ref": "bridge"}',
     )
-    skipped = [p.format() for p in load_fact_logs([log], lenient=True).skipped]
+    skipped = [p.format() for p in load_fact_logs([log], AMNIS_VOCABULARY, lenient=True).skipped]
     assert skipped == [
         f"{log}:2: x: unknown field",
         f"{log}:3: ref: names offering 'bridge', whose financing fact is invalid or was skipped ({log}:2)",

@@ -12,11 +12,11 @@ from covenant.language.scenariofiles import Scenario, load_scenarios, scenario_f
 from covenant.law.driver import FormEvaluator
 from covenant.scenarios import run_scenario
 
-from .conftest import AMNIS_RULES
+from .conftest import AMNIS_RULES, AMNIS_VOCABULARY
 
 
 def _all_scenarios() -> list[Scenario]:
-    return [s for path in scenario_files(AMNIS_RULES) for s in load_scenarios(path)]
+    return [s for path in scenario_files(AMNIS_RULES) for s in load_scenarios(path, AMNIS_VOCABULARY)]
 
 
 SCENARIOS = _all_scenarios()

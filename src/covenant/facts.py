@@ -1,24 +1,27 @@
-"""The fact vocabulary (shared/spec/facts.md) and the loading of fact logs.
+"""The loading of fact logs, and the kinds of value a fact's fields hold.
 
 A fact log is JSONL typed by people or written by other programs, so it is
-validated here, at the edge, with one pydantic model per fact type: unknown
-types and fields, bad dates, wrong JSON types, duplicate ids and dangling
-``ref``s are all reported, every one of them, with file, line and field.
-What passes is a tuple of immutable ``Fact`` values in input order; nothing
-downstream re-checks the shape of a fact.
+validated here, at the edge: unknown types and fields, bad dates, wrong JSON
+types, duplicate ids and dangling refs are all reported, every one of them,
+with file, line and field. Which fact types exist belongs to the agreement
+form, not to this module: each form declares them in its rule folder
+(``vocabulary.yaml``, docs/vocabulary.md), ``language/vocabulary.py`` builds
+one pydantic model per type from the field kinds defined here (``FactDate``,
+``Amount``, ``Identifier``...), and the reader takes the result as a
+``FactVocabulary``. What passes is a tuple of immutable ``Fact`` values in
+input order; nothing downstream re-checks the shape of a fact.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, Literal
+from typing import Annotated, Any, BinaryIO, Protocol
 
 import pendulum
 from pydantic import (
@@ -27,10 +30,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
-    StrictBool,
     StrictInt,
-    TypeAdapter,
-    ValidationError,
     WithJsonSchema,
 )
 
@@ -127,7 +127,6 @@ Month = Annotated[str, PlainValidator(_parse_month), WithJsonSchema({"type": "st
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=_ID_PATTERN)]
 FactId = Annotated[Identifier, AfterValidator(_check_id)]
-BuyerId = Identifier
 Shares = Annotated[StrictInt, Field(ge=0, le=MAX_SHARES)]
 
 
@@ -142,263 +141,7 @@ class _FactModel(BaseModel):
     note: Annotated[str, Field(max_length=10_000)] | None = None
 
 
-class Closing(_FactModel):
-    type: Literal["closing"]
-
-
-class SecFiling(_FactModel):
-    type: Literal["sec_filing"]
-    form: Text
-    period: FactDate | None = None
-    about: Text | None = None
-    names_buyers: Annotated[list[BuyerId], Field(max_length=50)] | None = None
-    required_by_law: StrictBool | None = None
-
-
-class PressRelease(_FactModel):
-    type: Literal["press_release"]
-    about: Text | None = None
-    names_buyers: Annotated[list[BuyerId], Field(max_length=50)] | None = None
-
-
-class StockholderNotice(_FactModel):
-    type: Literal["stockholder_notice"]
-
-
-DeliveryWhat = Literal[
-    "sec_report",
-    "press_release",
-    "stockholder_notice",
-    "reserve_list",
-    "information_statement",
-    "offering_notice",
-    "contact_information",
-    "form_d_copy",
-    "exchange_notice",
-    "sec_correspondence",
-]
-
-
-class Delivery(_FactModel):
-    type: Literal["delivery"]
-    to: BuyerId
-    what: DeliveryWhat
-    ref: Identifier | None = None
-    period: Month | None = None
-    method: Literal["personal", "courier", "fax", "mail", "email"] | None = None
-
-
-class Invoice(_FactModel):
-    type: Literal["invoice"]
-    buyer: BuyerId
-    amount: Amount
-
-
-class Payment(_FactModel):
-    type: Literal["payment"]
-    buyer: BuyerId
-    amount: Amount
-    ref: Identifier
-
-
-class InterestPayment(_FactModel):
-    type: Literal["interest_payment"]
-    buyer: BuyerId
-    amount: Amount
-
-
-class Conversion(_FactModel):
-    type: Literal["conversion"]
-    buyer: BuyerId
-    principal: Amount
-
-
-class Transfer(_FactModel):
-    type: Literal["transfer"]
-    buyer: BuyerId
-    all: StrictBool
-
-
-class Reserve(_FactModel):
-    type: Literal["reserve"]
-    authorized_reserved: Shares
-    issuable: Shares
-
-
-class StockholderApproval(_FactModel):
-    type: Literal["stockholder_approval"]
-
-
-class CertificateOfAmendment(_FactModel):
-    type: Literal["certificate_of_amendment"]
-
-
-class SecComment(_FactModel):
-    type: Literal["sec_comment"]
-
-
-class SecResponse(_FactModel):
-    type: Literal["sec_response"]
-    ref: Identifier
-
-
-class RegistrationEffective(_FactModel):
-    type: Literal["registration_effective"]
-
-
-class SalesSuspended(_FactModel):
-    type: Literal["sales_suspended"]
-    until: FactDate | None = None
-
-
-class Financing(_FactModel):
-    type: Literal["financing"]
-    ref: Identifier
-    stage: Literal["negotiation", "agreement", "amendment", "closing"]
-    discount_to_market: StrictBool = False
-    variable_conversion: StrictBool = False
-    warrants: StrictBool = False
-    exempt: Literal["underwritten", "acquisition", "strategic", "existing_securities"] | None = None
-    more_favorable: StrictBool | None = None
-
-
-class Consent(_FactModel):
-    type: Literal["consent"]
-    by: Annotated[list[BuyerId], Field(min_length=1, max_length=50)]
-    clause: Text
-    ref: Identifier | None = None
-
-
-class Waiver(_FactModel):
-    type: Literal["waiver"]
-    by: Annotated[list[BuyerId], Field(min_length=1, max_length=50)]
-    rule: Identifier
-    trigger: Identifier | None = None
-
-
-class ReverseSplit(_FactModel):
-    type: Literal["reverse_split"]
-    ratio: Annotated[str, Field(pattern=r"^\d+:\d+$")]
-
-
-class UseOfProceeds(_FactModel):
-    type: Literal["use_of_proceeds"]
-    purpose: Text
-    amount: Amount
-
-
-class Listing(_FactModel):
-    type: Literal["listing"]
-    market: Text
-    status: Literal["listed", "delisted"]
-
-
-class CorporateTransaction(_FactModel):
-    type: Literal["corporate_transaction"]
-    kind: Literal["merger", "consolidation", "asset_sale", "dissolution"]
-    successor_assumes: StrictBool = False
-    successor_listed: StrictBool = False
-
-
-class OpinionOfCounsel(_FactModel):
-    type: Literal["opinion_of_counsel"]
-    buyer: BuyerId
-
-
-class OpinionAccepted(_FactModel):
-    type: Literal["opinion_accepted"]
-    ref: Identifier
-
-
-class RepresentationBreach(_FactModel):
-    type: Literal["representation_breach"]
-    clause: Text
-
-
-class RepresentationCured(_FactModel):
-    type: Literal["representation_cured"]
-    ref: Identifier
-
-
-FACT_MODELS: tuple[type[_FactModel], ...] = (
-    Closing,
-    SecFiling,
-    PressRelease,
-    StockholderNotice,
-    Delivery,
-    Invoice,
-    Payment,
-    InterestPayment,
-    Conversion,
-    Transfer,
-    Reserve,
-    StockholderApproval,
-    CertificateOfAmendment,
-    SecComment,
-    SecResponse,
-    RegistrationEffective,
-    SalesSuspended,
-    Financing,
-    Consent,
-    Waiver,
-    ReverseSplit,
-    UseOfProceeds,
-    Listing,
-    CorporateTransaction,
-    OpinionOfCounsel,
-    OpinionAccepted,
-    RepresentationBreach,
-    RepresentationCured,
-)
-
-FACT_TYPES: dict[str, type[_FactModel]] = {
-    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in FACT_MODELS
-}
-"""Fact type name -> its model; the rule compiler checks rule files against this."""
-
-FactModel = Annotated[
-    Closing
-    | SecFiling
-    | PressRelease
-    | StockholderNotice
-    | Delivery
-    | Invoice
-    | Payment
-    | InterestPayment
-    | Conversion
-    | Transfer
-    | Reserve
-    | StockholderApproval
-    | CertificateOfAmendment
-    | SecComment
-    | SecResponse
-    | RegistrationEffective
-    | SalesSuspended
-    | Financing
-    | Consent
-    | Waiver
-    | ReverseSplit
-    | UseOfProceeds
-    | Listing
-    | CorporateTransaction
-    | OpinionOfCounsel
-    | OpinionAccepted
-    | RepresentationBreach
-    | RepresentationCured,
-    Field(discriminator="type"),
-]
-_ADAPTER: TypeAdapter[_FactModel] = TypeAdapter(FactModel)
-
 COMMON_FIELDS = ("id", "type", "date", "agreement", "note")
-
-REFS_TO_FACTS: dict[str, str] = {
-    "payment": "ref",
-    "sec_response": "ref",
-    "opinion_accepted": "ref",
-    "representation_cured": "ref",
-}
-"""Fact types whose ``ref`` must name another fact of the log."""
 
 
 @dataclass(frozen=True)
@@ -462,7 +205,7 @@ class FactLog:
 
 
 FactCheck = Callable[[Fact], list[Problem]]
-"""A check that needs the agreement (its buyers, its id, the ids its rules derive), run on each fact."""
+"""A check that needs the agreement (its parties, its id, the ids its rules derive), run on each fact."""
 
 _MESSAGE_TEXT = 120
 
@@ -470,14 +213,6 @@ _MESSAGE_TEXT = 120
 def _clip(text: str, limit: int = _MESSAGE_TEXT) -> str:
     """Messages quote what was written; a megabyte of it helps nobody."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _field_path(loc: Sequence[int | str]) -> str:
-    # pydantic puts the discriminator tag first ("delivery", "to"); people want "to".
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in FACT_TYPES:
-        parts = parts[1:]
-    return _clip(".".join(parts), 60) or "type"
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -500,32 +235,6 @@ def _describe(error: dict[str, Any]) -> str:
 
 _COMMON_FIELDS = frozenset({"id", "type", "date", "agreement", "note"})
 """Kept on ``Fact`` itself rather than in its ``fields``."""
-
-
-def parse_fact(raw: dict[str, Any], file: str, line: int, order: int) -> Fact:
-    """Validate one decoded JSON object; raise ``InputError`` listing every problem."""
-    try:
-        model = _ADAPTER.validate_python(raw)
-    except ValidationError as error:
-        raise InputError(Problem(file, line, _field_path(e["loc"]), _describe(e)) for e in error.errors()) from None
-    # What ``model_dump(exclude=_COMMON_FIELDS, exclude_none=True)`` gives (no fact nests a model), at a
-    # fifth of its cost: this runs for every line of every log.
-    data = {
-        name: list(value) if isinstance(value, list) else value
-        for name, value in model.__dict__.items()
-        if value is not None and name not in _COMMON_FIELDS
-    }
-    return Fact(
-        id=model.id,
-        type=raw["type"],
-        date=model.date,
-        fields=data,
-        file=file,
-        line=line,
-        order=order,
-        agreement=model.agreement,
-        note=model.note,
-    )
 
 
 MAX_NESTING = 8
@@ -684,6 +393,37 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+class FactVocabulary(Protocol):
+    """What reading a fact log needs from the form's vocabulary (built from its ``vocabulary.yaml``).
+
+    Which fact types exist, what their fields are and which field names
+    another fact belong to the agreement form, not to this module: the rule
+    folder declares them and ``language/vocabulary.py`` builds this from the
+    declaration. The reader only asks it to parse a line and to find refs
+    that name nothing, so any form's log is read by the same loop.
+    """
+
+    @property
+    def models(self) -> Mapping[str, Any]:
+        """Fact type -> the model a fact of it is validated with, in the order the form lists them."""
+        ...
+
+    @property
+    def names(self) -> Mapping[str, tuple[str, str]]:
+        """A shared name (one several facts give, which a ref may name) -> the fact type and field giving it."""
+        ...
+
+    def parse_fact(self, raw: dict[str, Any], file: str, line: int, order: int) -> Fact:
+        """One decoded JSON object as a ``Fact``; raise ``InputError`` with every problem of it."""
+        ...
+
+    def ref_problems(
+        self, facts: Sequence[Fact], rejected_ids: dict[str, str], rejected_names: dict[str, dict[str, str]]
+    ) -> Iterable[tuple[Fact, Problem]]:
+        """Facts whose refs name nothing among ``facts``, with why (naming the refused line when there is one)."""
+        ...
+
+
 @dataclass
 class FactReader:
     """Fact lines read one at a time, and what was seen so far.
@@ -691,9 +431,11 @@ class FactReader:
     ``load_fact_logs`` reads whole files with it; a portfolio feeds it the
     lines of one agreement picked out of a shared feed (``read_line``), then
     asks for the facts whose refs resolve (``resolve_refs``). Either way a
-    line is validated the same way and every problem names its file and line.
+    line is validated the same way, by the form's ``vocabulary``, and every
+    problem names its file and line.
     """
 
+    vocabulary: FactVocabulary
     lenient: bool
     check: FactCheck | None
     facts: list[Fact] = field(default_factory=list)
@@ -702,7 +444,7 @@ class FactReader:
     lines_read: dict[str, int] = field(default_factory=dict)
     first_seen: dict[str, Fact] = field(default_factory=dict)
     rejected_ids: dict[str, str] = field(default_factory=dict)  # id of a rejected line -> file:line
-    rejected_offerings: dict[str, str] = field(default_factory=dict)  # financing ref of a rejected line -> place
+    rejected_names: dict[str, dict[str, str]] = field(default_factory=dict)  # shared name -> value -> place
 
     def resolve_refs(self) -> list[Fact]:
         """The facts whose refs resolve; in lenient mode a dangling ref skips its fact, and so on.
@@ -710,8 +452,9 @@ class FactReader:
         Raises ``InputError`` with every problem found (strict mode) once the log is read.
         """
         facts = self.facts
+        names = self.vocabulary.names
         while True:
-            found = list(_ref_problems(facts, self.rejected_ids, self.rejected_offerings))
+            found = list(self.vocabulary.ref_problems(facts, self.rejected_ids, self.rejected_names))
             if not found:
                 break
             if not self.lenient:
@@ -720,9 +463,11 @@ class FactReader:
             self.skipped.extend(problem for _, problem in found)
             dropped = {fact.id for fact, _ in found}
             for fact, problem in found:
-                self.rejected_ids.setdefault(fact.id, f"{problem.file}:{problem.line}")
-                if fact.type == "financing":
-                    self.rejected_offerings.setdefault(fact.fields["ref"], f"{problem.file}:{problem.line}")
+                place = f"{problem.file}:{problem.line}"
+                self.rejected_ids.setdefault(fact.id, place)
+                for name, (kind, giving) in names.items():
+                    if fact.type == kind and giving in fact.fields:
+                        self.rejected_names.setdefault(name, {}).setdefault(fact.fields[giving], place)
             facts = [f for f in facts if f.id not in dropped]
         if self.problems:
             raise InputError(self.problems)
@@ -734,8 +479,9 @@ class FactReader:
             place = f"{problems[0].file}:{problems[0].line}"
             if isinstance(raw.get("id"), str):
                 self.rejected_ids.setdefault(raw["id"], place)
-            if raw.get("type") == "financing" and isinstance(raw.get("ref"), str):
-                self.rejected_offerings.setdefault(raw["ref"], place)
+            for name, (kind, giving) in self.vocabulary.names.items():
+                if raw.get("type") == kind and isinstance(raw.get(giving), str):
+                    self.rejected_names.setdefault(name, {}).setdefault(raw[giving], place)
 
     def read_file(self, path: Path) -> None:
         display = str(path)
@@ -765,7 +511,7 @@ class FactReader:
             self.reject([problem], None)
             return
         try:
-            fact = parse_fact(value, display, number, len(self.facts))
+            fact = self.vocabulary.parse_fact(value, display, number, len(self.facts))
         except InputError as error:
             self.reject(list(error.problems), value)
             return
@@ -788,92 +534,19 @@ class FactReader:
         self.facts.append(fact)
 
 
-def load_fact_logs(paths: Iterable[Path], *, lenient: bool = False, check: FactCheck | None = None) -> FactLog:
-    """Read and validate fact logs; every problem of every file is reported at once.
+def load_fact_logs(
+    paths: Iterable[Path], vocabulary: FactVocabulary, *, lenient: bool = False, check: FactCheck | None = None
+) -> FactLog:
+    """Read and validate fact logs as facts of ``vocabulary``; every problem of every file is reported at once.
 
-    ``check`` adds the agreement's own checks (buyers, agreement id) to each
+    ``check`` adds the agreement's own checks (parties, agreement id) to each
     fact. In lenient mode, invalid lines are skipped and returned as
     ``skipped``, and so is every fact whose ``ref`` names a skipped fact
     (and the facts naming those, and so on): nothing is dropped silently.
     Facts keep their input order, files in the order given.
     """
-    loading = FactReader(lenient=lenient, check=check)
+    loading = FactReader(vocabulary=vocabulary, lenient=lenient, check=check)
     for path in expand_paths(paths):
         loading.read_file(path)
     facts = loading.resolve_refs()
     return FactLog(facts=tuple(facts), skipped=tuple(sorted(loading.skipped)), lines_read=loading.lines_read)
-
-
-def _ref_problems(
-    facts: Sequence[Fact], rejected_ids: dict[str, str], rejected_offerings: dict[str, str]
-) -> Iterable[tuple[Fact, Problem]]:
-    """Facts whose ``ref`` names nothing in ``facts``, and why."""
-    ids = {f.id for f in facts}
-    offerings = {f.fields["ref"] for f in facts if f.type == "financing"}
-    for fact in facts:
-        ref = fact.fields.get("ref")
-        if ref is None:
-            continue
-        if fact.type in REFS_TO_FACTS or (fact.type == "delivery" and fact.fields["what"] != "offering_notice"):
-            if ref not in ids:
-                message = f"no fact has id {ref!r}"
-                if ref in rejected_ids:
-                    message = f"names fact {ref!r}, which is invalid or was skipped ({rejected_ids[ref]})"
-                yield fact, Problem(fact.file, fact.line, "ref", message)
-        elif fact.type == "delivery" and ref not in offerings:
-            message = f"no financing fact has ref {ref!r} (an offering)"
-            if ref in rejected_offerings:
-                place = rejected_offerings[ref]
-                message = f"names offering {ref!r}, whose financing fact is invalid or was skipped ({place})"
-            yield fact, Problem(fact.file, fact.line, "ref", message)
-
-
-def buyer_problems(fact: Fact, buyers: Iterable[str]) -> list[Problem]:
-    """Every buyer a fact names must be a party of the agreement."""
-    known = set(buyers)
-    problems: list[Problem] = []
-    for name in ("to", "buyer"):
-        value = fact.fields.get(name)
-        if value is not None and value not in known:
-            problems.append(_unknown_buyer(fact, name, value, known))
-    for name in ("by", "names_buyers"):
-        for value in fact.fields.get(name, ()):
-            if value not in known:
-                problems.append(_unknown_buyer(fact, name, value, known))
-    return problems
-
-
-def reference_problems(fact: Fact, rule_ids: Iterable[str], clauses: Iterable[str]) -> list[Problem]:
-    """A waiver must name a rule of the folder and a consent one of its clauses.
-
-    Either would otherwise match nothing and be counted as read but never
-    used, and a lawyer would believe a breach waived or an act permitted.
-    """
-    if fact.type == "waiver":
-        field, value, known, what = "rule", fact.fields.get("rule"), set(rule_ids), "rule id"
-    elif fact.type == "consent":
-        field, value, known, what = "clause", fact.fields.get("clause"), set(clauses), "clause"
-    else:
-        return []
-    if value is None or value in known:
-        return []
-    close = difflib.get_close_matches(str(value), sorted(known), n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]!r}?" if close else f"the {what}s of the rules: {', '.join(sorted(known))}"
-    return [Problem(fact.file, fact.line, field, f"no rule of this folder has the {what} {value!r}", hint=hint)]
-
-
-def check_buyers(log: FactLog, buyers: Iterable[str]) -> None:
-    """Every buyer a fact names must be a party of the agreement."""
-    known = set(buyers)
-    problems = [problem for fact in log.facts for problem in buyer_problems(fact, known)]
-    if problems:
-        raise InputError(problems)
-
-
-def _unknown_buyer(fact: Fact, name: str, value: str, known: set[str]) -> Problem:
-    return Problem(
-        fact.file,
-        fact.line,
-        name,
-        f"unknown buyer {value!r}; the agreement's buyers are {', '.join(sorted(known))}",
-    )

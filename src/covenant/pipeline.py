@@ -18,17 +18,7 @@ from typing import Any
 
 from covenant.calendar import Date
 from covenant.diagnostics import InputError, Problem
-from covenant.facts import (
-    FIRST_DAY,
-    LAST_DAY,
-    Fact,
-    FactCheck,
-    FactLog,
-    FactReader,
-    buyer_problems,
-    load_fact_logs,
-    reference_problems,
-)
+from covenant.facts import FIRST_DAY, LAST_DAY, Fact, FactCheck, FactLog, FactReader, load_fact_logs
 from covenant.language.compiler import CompiledForm, compile_form
 from covenant.language.loader import load_rule_folder
 from covenant.language.model import Agreement
@@ -59,22 +49,27 @@ def resolve_folder(folder: Path) -> Path:
 
 
 def agreement_checks(form: CompiledForm) -> FactCheck:
-    """The checks of one fact that need the agreement: its buyers, its id, the ids its rules give facts.
+    """The checks of one fact that need the agreement: its parties, its id, the ids its rules give facts.
+
+    Which fields name a party, a rule or a clause is the form's vocabulary's
+    to say (its ``party``, ``rule`` and ``clause`` fields).
 
     A rule that derives a fact names it by the rule's id (``rule`` or
     ``rule#2``): a recorded fact with such an id would be taken for the
     derived one, so those ids are refused.
     """
-    buyers = [b.id for b in form.agreement.buyers]
+    vocabulary = form.vocabulary
+    buyers = frozenset(b.id for b in form.agreement.buyers)
     agreement_id = form.agreement.id
     deriving = sorted(rule_id for rule_id, rule in form.rules.items() if getattr(rule, "derives", None))
     rule_ids = set(form.rules)
     clauses = {rule.clause for rule in form.rules.values()}
+    checks_folder = {kind for of in ("rule", "clause") for kind, _ in vocabulary.fields_of_kind.get(of, ())}
 
     def check_fact(fact: Fact) -> list[Problem]:
-        problems = buyer_problems(fact, buyers)
-        if fact.type in ("waiver", "consent"):
-            problems.extend(reference_problems(fact, rule_ids, clauses))
+        problems = vocabulary.party_problems(fact, buyers, PARTY_WORD)
+        if fact.type in checks_folder:
+            problems.extend(vocabulary.folder_problems(fact, rule_ids, clauses))
         if fact.agreement is not None and fact.agreement != agreement_id:
             problems.append(
                 Problem(
@@ -99,6 +94,10 @@ def agreement_checks(form: CompiledForm) -> FactCheck:
     return check_fact
 
 
+PARTY_WORD = "buyer"
+"""What the messages call a party a fact names; agreement.yaml lists them under ``buyers:`` (law/'s to generalise)."""
+
+
 def check_as_of(as_of: Date | None) -> None:
     if as_of is not None and not FIRST_DAY <= as_of <= LAST_DAY:
         raise InputError([Problem("--as-of", None, None, f"{as_of} is out of range ({FIRST_DAY} to {LAST_DAY})")])
@@ -106,12 +105,12 @@ def check_as_of(as_of: Date | None) -> None:
 
 def load_facts(fact_paths: Sequence[Path], form: CompiledForm, *, lenient: bool = False) -> FactLog:
     """Fact logs read and validated as facts of this agreement (``form.agreement`` holds its own terms)."""
-    return load_fact_logs(fact_paths, lenient=lenient, check=agreement_checks(form))
+    return load_fact_logs(fact_paths, form.vocabulary, lenient=lenient, check=agreement_checks(form))
 
 
 def validated_facts(facts: Iterable[Fact], form: CompiledForm) -> FactLog:
     """Facts already parsed (a scenario's), validated exactly as a log's lines are; ``InputError`` if any is bad."""
-    reader = FactReader(lenient=False, check=agreement_checks(form))
+    reader = FactReader(vocabulary=form.vocabulary, lenient=False, check=agreement_checks(form))
     lines_read: dict[str, int] = {}
     for fact in facts:
         lines_read[fact.file] = lines_read.get(fact.file, 0) + 1

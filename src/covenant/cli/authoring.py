@@ -22,10 +22,10 @@ from covenant.diagnostics import InputError, Problem, printable
 from covenant.engine.core import EngineError
 from covenant.language.compiler import compile_form
 from covenant.language.lint import format_problem, lint
-from covenant.language.loader import AGREEMENT_FILE, load_rule_folder
+from covenant.language.loader import AGREEMENT_FILE, load_folder_vocabulary, load_rule_folder
 from covenant.language.scaffold import create_folder
 from covenant.language.scenariofiles import load_scenarios, scenario_files
-from covenant.language.schema import SCHEMAS, render_schema
+from covenant.language.schema import FORM_KINDS, SCHEMAS, facts_markdown, render_schema
 from covenant.pipeline import check, evaluator_for
 from covenant.report.account import account_for, render_account
 from covenant.report.coverage import breach_and_compliance, compute_coverage, display_path, render_coverage
@@ -85,7 +85,7 @@ def test_command(rules_dir: Path, show_coverage: bool, selection: str | None) ->
     """Run the scenarios in RULES_DIR/scenarios: PASS or FAIL each, with what differs."""
     portfolio = evaluator_for(rules_dir)
     paths = [p for p in scenario_files(rules_dir) if _may_match(p, selection)]
-    scenarios = [s for path in paths for s in load_scenarios(path)]
+    scenarios = [s for path in paths for s in load_scenarios(path, portfolio.form.vocabulary)]
     passed = failed = 0
     runs = []
     for scenario in scenarios:
@@ -141,17 +141,51 @@ def explain_command(
     default=None,
     help="Write every schema into this folder (schemas/) instead of printing one.",
 )
-def schema_command(kind: str | None, folder: Path | None) -> None:
-    """Print the JSON Schema of rule files, agreement.yaml, facts or scenario files (KIND)."""
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The rule folder whose vocabulary.yaml declares the facts (for facts, scenarios and --write).",
+)
+def schema_command(kind: str | None, folder: Path | None, rules_dir: Path | None) -> None:
+    """Print the JSON Schema of rule files, agreement.yaml, facts or scenario files (KIND).
+
+    Facts and scenario files are a form's: their schema is built from the
+    fact types of the rule folder given with --rules (its vocabulary.yaml).
+    """
+    if kind is None and folder is None:
+        raise click.UsageError("give KIND (rules, agreement, facts, scenarios) or --write FOLDER")
+    needs_form = folder is not None or kind in FORM_KINDS
+    if needs_form and rules_dir is None:
+        what = "every schema" if folder is not None else f"the schema of {kind}"
+        raise click.UsageError(
+            f"{what} needs --rules DIR: a form declares its facts in DIR/vocabulary.yaml "
+            "(e.g. covenant schema facts --rules rules/amnis-spa-2003)"
+        )
+    vocabulary = None
+    if needs_form and rules_dir is not None:
+        vocabulary = load_folder_vocabulary(rules_dir)
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         for name, (file_name, _, _) in sorted(SCHEMAS.items()):
-            (folder / file_name).write_text(render_schema(name), encoding="utf-8", newline="\n")
+            (folder / file_name).write_text(render_schema(name, vocabulary), encoding="utf-8", newline="\n")
             click.echo(f"wrote {folder / file_name}", err=True)
         return
-    if kind is None:
-        raise click.UsageError("give KIND (rules, agreement, facts, scenarios) or --write FOLDER")
-    click.echo(render_schema(kind), nl=False)
+    assert kind is not None
+    click.echo(render_schema(kind, vocabulary), nl=False)
+
+
+@click.command("vocabulary")
+@click.argument("rules_dir", type=click.Path(path_type=Path))
+def vocabulary_command(rules_dir: Path) -> None:
+    """Print the fact types of RULES_DIR's vocabulary.yaml as a Markdown page, for the people who record facts.
+
+    Each type with what it records and each field in words (required or
+    not, what to write); docs/facts.md is this page for the Amnis form.
+    """
+    vocabulary = load_folder_vocabulary(rules_dir)
+    click.echo(facts_markdown(vocabulary, rules_dir.resolve().name), nl=False)
 
 
 @click.command("compile")

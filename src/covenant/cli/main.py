@@ -19,6 +19,7 @@ from covenant.cli.authoring import (
     new_command,
     schema_command,
     test_command,
+    vocabulary_command,
 )
 from covenant.cli.exits import EXIT_FOUND, Monitor, debug_option
 from covenant.cli.options import (
@@ -166,6 +167,7 @@ main.add_command(lint_command)
 main.add_command(test_command)
 main.add_command(explain_command)
 main.add_command(schema_command)
+main.add_command(vocabulary_command)
 main.add_command(compile_command)
 main.add_command(new_command)
 

@@ -45,6 +45,7 @@ from covenant.language.model import (
     describe_reference,
     scalar_json,
 )
+from covenant.language.vocabulary import Vocabulary
 
 BindingKind = Literal[
     "again_event",
@@ -86,6 +87,8 @@ class CompiledForm:
     agreement: Agreement
     rules: dict[str, Any]
     files: dict[str, str]
+    vocabulary: Vocabulary
+    """The form's fact types (its folder's vocabulary.yaml): fact logs and scenarios are read with it."""
     definition: dict[str, dict[str, Any]] = field(default_factory=dict)
     bindings: dict[str, Binding] = field(default_factory=dict)
     period_kinds: set[str] = field(default_factory=set)
@@ -451,6 +454,7 @@ def compile_form(folder: RuleFolder) -> CompiledForm:
         agreement=folder.agreement,
         rules={r.rule.id: r.rule for r in folder.rules},
         files={r.rule.id: r.file for r in folder.rules},
+        vocabulary=folder.vocabulary,
     )
     _compile_agreement(form)
     for sourced in folder.rules:

@@ -24,7 +24,7 @@ Every problem names the file, line and key.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,6 @@ import pendulum
 
 from covenant.diagnostics import Problem
 from covenant.engine.names import ENGINE_FIELDS, INTERNAL_TYPES
-from covenant.facts import FACT_TYPES
 from covenant.language.model import MAX_DAYS, MAX_YEARS
 from covenant.language.walker import Node
 from covenant.language.yamlfile import MAX_NUMBER, locate, tree_problem
@@ -83,15 +82,22 @@ Path_ = list[int | str]
 __all__ = ["MAX_NUMBER", "rule_problems"]
 
 
-def rule_problems(rules: Sequence[tuple[str, Sequence[Node]]], remedies: set[str] | None) -> list[Problem]:
-    """Cross-checks of a whole folder's rules (file, walked nodes) against the engine's limits and the vocabulary."""
+def rule_problems(
+    rules: Sequence[tuple[str, Sequence[Node]]], remedies: set[str] | None, fact_types: Mapping[str, Any] | None
+) -> list[Problem]:
+    """Cross-checks of a whole folder's rules (file, walked nodes) against the engine's limits and the vocabulary.
+
+    ``fact_types`` is the folder's vocabulary (fact type -> its model); None when it did not load, and then
+    no rule is told that a type or field is unknown (lint reports the vocabulary's own problems instead).
+    """
+    types: Mapping[str, Any] = fact_types or {}
     derived: dict[str, str] = {}
     problems: list[Problem] = []
     for display, nodes in rules:
         tree = nodes[0].value
         name = tree.get("derives") if isinstance(tree, dict) else None
         if isinstance(name, str):
-            if name in FACT_TYPES or name in INTERNAL_TYPES:
+            if name in types or name in INTERNAL_TYPES:
                 problems.append(
                     tree_problem(
                         display,
@@ -102,7 +108,7 @@ def rule_problems(rules: Sequence[tuple[str, Sequence[Node]]], remedies: set[str
                 )
             derived.setdefault(name, display)
     for display, nodes in rules:
-        rule = _Rule(display, nodes[0].value, frozenset(derived), remedies)
+        rule = _Rule(display, nodes[0].value, frozenset(derived), remedies, fact_types)
         problems.extend(_breach_on_trigger(rule))
         for node in nodes[1:]:
             for check in NODE_CHECKS:
@@ -119,6 +125,8 @@ class _Rule:
     tree: Any
     derived: frozenset[str]
     remedies: set[str] | None
+    fact_types: Mapping[str, Any] | None
+    """The folder's fact types (their models); None when its vocabulary did not load."""
 
     def problem(self, path: Sequence[Any], message: str) -> Problem:
         return tree_problem(self.file, locate(self.tree, path), path, message)
@@ -149,7 +157,7 @@ def _unknown_fact_type(rule: _Rule, node: Node) -> Iterator[Problem]:
     value = node.value
     if node.key not in FACT_NAME_KEYS or not isinstance(value, str) or not _is_pattern_key(node.path):
         return
-    if value not in FACT_TYPES and value not in rule.derived:
+    if rule.fact_types is not None and value not in rule.fact_types and value not in rule.derived:
         yield rule.problem(
             node.path, f"unknown fact type {value!r}: a type of docs/facts.md, or one a rule of this folder derives"
         )
@@ -225,7 +233,7 @@ def _fixed_date(rule: _Rule, node: Node) -> Iterator[Problem]:
 
 def _pattern(rule: _Rule, node: Node) -> Iterator[Problem]:
     if isinstance(node.value, dict) and ("fact" in node.value or "on" in node.value):
-        yield from _pattern_problems(rule.file, rule.tree, list(node.path), node.value, set(rule.derived))
+        yield from _pattern_problems(rule.file, rule.tree, list(node.path), node.value, rule.fact_types or {})
 
 
 NODE_CHECKS = (
@@ -242,12 +250,12 @@ NODE_CHECKS = (
 
 
 def _pattern_problems(
-    display: str, tree: Any, path: Path_, pattern: dict[str, Any], derived: set[str]
+    display: str, tree: Any, path: Path_, pattern: dict[str, Any], fact_types: Mapping[str, Any]
 ) -> Iterator[Problem]:
     kind = pattern.get("fact", pattern.get("on"))
     if not isinstance(kind, str):
         return
-    model = FACT_TYPES.get(kind)
+    model = fact_types.get(kind)
     allowed = None if model is None else set(model.model_fields) - {"id", "type", "agreement", "note"} | {"date"}
     groups: list[tuple[Path_, Any]] = [([*path, "where"], pattern.get("where"))]
     any_of = pattern.get("any_of")

@@ -84,7 +84,7 @@ def _load(folder: Path, texts: Sequence[Path]) -> tuple[LintFolder, list[Problem
     """The folder as the one loader collects it, with the agreement's text and the scenario files.
 
     Raises ``InputError`` only when there is no folder to lint: no such
-    directory, or no ``agreement.yaml`` in it.
+    directory, or no ``agreement.yaml`` or ``vocabulary.yaml`` in it.
     """
     loaded = load_folder(folder, collect=True)
     missing = [p for p in loaded.problems if p.code == "folder"]
@@ -93,14 +93,15 @@ def _load(folder: Path, texts: Sequence[Path]) -> tuple[LintFolder, list[Problem
     linted = LintFolder.of(loaded)
     problems = list(loaded.problems)
     _attach_text(linted, texts, problems)
-    for path in scenario_files(folder):
+    vocabulary = loaded.vocabulary
+    for path in scenario_files(folder) if vocabulary is not None else []:  # without one, no fact can be read
         try:
             tree = read_yaml(path)
         except InputError as error:
             problems.extend(_relabel(error.problems, "yaml"))
             continue
         try:
-            linted.scenario_files.append(ScenarioFileTree(str(path), tree, load_scenarios(path, tree)))
+            linted.scenario_files.append(ScenarioFileTree(str(path), tree, load_scenarios(path, vocabulary, tree)))
         except InputError as error:
             problems.extend(_relabel(error.problems, "scenario"))
     return linted, problems

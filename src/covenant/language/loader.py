@@ -1,7 +1,8 @@
 """The one loader of rule folders: every file read safely, validated by the language, checked once.
 
-A rule folder holds ``agreement.yaml`` and one ``*.yaml`` file per clause
-(subfolders such as ``scenarios/`` are not rules). Each file is read by
+A rule folder holds ``agreement.yaml``, ``vocabulary.yaml`` (the fact types
+its logs may record, language/vocabulary.py) and one ``*.yaml`` file per
+clause (subfolders such as ``scenarios/`` are not rules). Each file is read by
 yamlfile.py (safe YAML with positions) and validated by the language
 (model.py, its mistakes in plain words); the folder's rules are then checked
 against what the engine can take (limits.py). ``covenant check``, ``test``,
@@ -30,6 +31,7 @@ from covenant.diagnostics import EXCERPT_CHARS, InputError, Problem, printable
 from covenant.language.limits import rule_problems
 from covenant.language.model import Agreement, Rule
 from covenant.language.plainwords import best_branches, drop_misspelt_missing, is_branch, message, place
+from covenant.language.vocabulary import VOCABULARY_FILE, Vocabulary, load_vocabulary
 from covenant.language.walker import Node, walk
 from covenant.language.yamlfile import (
     MAX_DEPTH,
@@ -44,10 +46,12 @@ __all__ = [
     "AGREEMENT_FILE",
     "MAX_DEPTH",
     "MAX_RULE_FILE_BYTES",
+    "VOCABULARY_FILE",
     "LoadedFolder",
     "RuleFolder",
     "SourcedRule",
     "load_folder",
+    "load_folder_vocabulary",
     "load_rule_folder",
     "locate",
     "plain_data",
@@ -55,8 +59,6 @@ __all__ = [
 ]
 
 AGREEMENT_FILE = "agreement.yaml"
-VOCABULARY_FILE = "vocabulary.yaml"
-"""The form's fact vocabulary (language/vocabulary.py): in the folder, not a rule file."""
 
 RULE_ADAPTER: TypeAdapter[Any] = TypeAdapter(Rule)
 
@@ -82,6 +84,8 @@ class RuleFolder:
     agreement_file: str
     rules: tuple[SourcedRule, ...]
     folder: Path
+    vocabulary: Vocabulary
+    """The form's fact types: fact logs, scenarios and the rules' fact names are checked against it."""
 
     def rule_ids(self) -> list[str]:
         return [r.rule.id for r in self.rules]
@@ -176,6 +180,13 @@ class LoadedFolder:
     """Ids of rule files that did not load: a scenario naming one is not told the rule does not exist."""
     unloaded_derived: set[str] = field(default_factory=set)
     """Facts that rule files which did not load derive: rules using them are not told they are unknown."""
+    vocabulary: Vocabulary | None = None
+    """The folder's ``vocabulary.yaml``; None when it is missing or refused (its problems are in ``problems``)."""
+    vocabulary_file: str = ""
+
+    def fact_models(self) -> dict[str, Any] | None:
+        """Fact type -> its model, or None when the vocabulary did not load (then no rule is told a type is unknown)."""
+        return None if self.vocabulary is None else self.vocabulary.models
 
     def duplicates(self) -> Iterator[tuple[SourcedRule, SourcedRule]]:
         """(rule, the first rule with its id) for every rule file whose id an earlier file already has."""
@@ -188,13 +199,17 @@ class LoadedFolder:
     def limit_problems(self) -> list[Problem]:
         """What the engine cannot take (limits.py), over every rule that loaded."""
         remedies = set(self.agreement.remedies) if self.agreement else None
-        return rule_problems([(r.file, r.nodes) for r in self.rules], remedies)
+        return rule_problems([(r.file, r.nodes) for r in self.rules], remedies, self.fact_models())
 
     def rule_folder(self) -> RuleFolder:
         """The folder as the compiler takes it."""
-        assert self.agreement is not None
+        assert self.agreement is not None and self.vocabulary is not None
         return RuleFolder(
-            agreement=self.agreement, agreement_file=self.agreement_file, rules=tuple(self.rules), folder=self.folder
+            agreement=self.agreement,
+            agreement_file=self.agreement_file,
+            rules=tuple(self.rules),
+            folder=self.folder,
+            vocabulary=self.vocabulary,
         )
 
 
@@ -218,6 +233,8 @@ def load_folder(folder: Path, *, collect: bool) -> LoadedFolder:
             Problem(str(agreement_path), None, None, "missing: every rule folder has agreement.yaml", code="folder")
         )
     loaded = LoadedFolder(folder, agreement, str(agreement_path), agreement_tree, [], problems)
+    loaded.vocabulary_file = str(folder / VOCABULARY_FILE)
+    loaded.vocabulary = _load_vocabulary(folder / VOCABULARY_FILE, problems)
     for path in rule_paths(folder):
         rule, tree, text, file_problems = load_file(path, RULE_ADAPTER)
         problems.extend(file_problems)
@@ -275,6 +292,38 @@ def term_problems(agreement: Agreement) -> list[tuple[list[str | int], str]]:
             )
         )
     return problems
+
+
+def _load_vocabulary(path: Path, problems: list[Problem]) -> Vocabulary | None:
+    """The folder's fact vocabulary, or None with its problems added: a form without one has no facts to read."""
+    if not path.is_file():
+        problems.append(
+            Problem(
+                str(path),
+                None,
+                None,
+                "missing: every rule folder declares the facts its logs record in vocabulary.yaml",
+                code="folder",
+                hint="copy one from another form's folder and keep the types its rules name (docs/vocabulary.md)",
+            )
+        )
+        return None
+    try:
+        return load_vocabulary(path)
+    except InputError as error:  # a file that does not read is ``yaml``, as a rule file's would be
+        problems.extend(p if p.code == "vocabulary" else dataclasses.replace(p, code="yaml") for p in error.problems)
+        return None
+
+
+def load_folder_vocabulary(folder: Path) -> Vocabulary:
+    """Only the folder's fact vocabulary (``covenant schema``, ``covenant vocabulary``): a broken rule is no matter."""
+    if not folder.is_dir():
+        raise InputError([Problem(str(folder), None, None, "no such rule folder", code="folder")])
+    problems: list[Problem] = []
+    vocabulary = _load_vocabulary(folder / VOCABULARY_FILE, problems)
+    if vocabulary is None:
+        raise InputError(problems)
+    return vocabulary
 
 
 def load_rule_folder(folder: Path) -> RuleFolder:

@@ -215,7 +215,7 @@ def yaml_message(problem: str) -> tuple[str, str | None]:
     return f"not valid YAML: {problem}", None
 
 
-def fact_problems(problems: list[Any]) -> list[Any]:
+def fact_problems(problems: list[Any], fact_types: Iterable[str]) -> list[Any]:
     """A scenario's fact problems, one per mistake: a misspelt field is one "did you mean", not two lines.
 
     The fact loader reports ``too: unknown field`` and ``to: required field
@@ -224,8 +224,7 @@ def fact_problems(problems: list[Any]) -> list[Any]:
     """
     from dataclasses import replace
 
-    from covenant.facts import FACT_TYPES
-
+    fact_types = list(fact_types)
     unknown = {(p.file, p.line, p.field) for p in problems if p.message == "unknown field"}
     out = []
     for problem in problems:
@@ -243,7 +242,7 @@ def fact_problems(problems: list[Any]) -> list[Any]:
             problem = replace(problem, hint=hint or problem.hint)
         match = re.match(r"unknown fact type '([^']*)'", problem.message)
         if match:
-            hint = did_you_mean(match.group(1), FACT_TYPES)
+            hint = did_you_mean(match.group(1), fact_types)
             if hint:
                 problem = replace(problem, message=match.group(0), hint=f"{hint} The types: docs/facts.md")
         out.append(problem)

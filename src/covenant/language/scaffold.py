@@ -2,7 +2,8 @@
 
 A lawyer starting a new form copies nothing by hand: the folder gets
 ``agreement.yaml`` (naming its text files, so ``--text`` is never needed),
-the agreement's text, one example rule, its scenarios, and a copy of the
+the agreement's text, the facts its logs record (``vocabulary.yaml``), one
+example rule, its scenarios, and a copy of the
 JSON Schemas in ``FOLDER/schemas/``. Every file names its schema by a path
 relative to itself inside the folder, so an editor checks the files as they
 are typed wherever the folder lives, in the repository or not. The example
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from covenant.diagnostics import InputError, Problem
 from covenant.language.schema import SCHEMAS, render_schema
+from covenant.language.vocabulary import VOCABULARY_FILE, load_vocabulary
 
 TEMPLATE = "template"
 SCHEMA_FOLDER = "schemas"
@@ -53,9 +55,10 @@ def create_folder(folder: Path, title: str | None = None) -> list[Path]:
     for relative, text in _template_files():
         text = text.replace("__ID__", agreement_id).replace("__TITLE__", title or f"The {agreement_id} agreement")
         written.append(_write(folder / relative, text))
+    vocabulary = load_vocabulary(folder / VOCABULARY_FILE)  # the facts' and scenarios' schemas are the new form's
     for file_name, _, _ in sorted(SCHEMAS.values()):
         kind = next(k for k, v in SCHEMAS.items() if v[0] == file_name)
-        written.append(_write(folder / SCHEMA_FOLDER / file_name, render_schema(kind)))
+        written.append(_write(folder / SCHEMA_FOLDER / file_name, render_schema(kind, vocabulary)))
     return written
 
 

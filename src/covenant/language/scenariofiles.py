@@ -17,7 +17,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from covenant.calendar import Date, as_date
 from covenant.diagnostics import InputError, Problem
-from covenant.facts import Fact, parse_fact
+from covenant.facts import Fact, FactVocabulary
 from covenant.language.loader import locate, read_yaml
 from covenant.language.plainwords import fact_problems
 
@@ -65,8 +65,13 @@ def _text(value: Any) -> Any:
     return value
 
 
-def load_scenarios(path: Path, tree: Any = None) -> list[Scenario]:
-    """Read one scenario file (or its tree, already read); facts are validated like any fact log."""
+def load_scenarios(path: Path, vocabulary: FactVocabulary, tree: Any = None) -> list[Scenario]:
+    """Read one scenario file (or its tree, already read); facts are validated like any fact log of the form.
+
+    ``vocabulary`` is the form's (its folder's vocabulary.yaml): a scenario
+    records the same facts as the form's logs, so it is read with the same
+    models, and a misspelt type is told the closest of the form's types.
+    """
     display = str(path)
     tree = read_yaml(path) if tree is None else tree
     if not isinstance(tree, CommentedMap) or not isinstance(tree.get("scenarios"), list):
@@ -82,7 +87,7 @@ def load_scenarios(path: Path, tree: Any = None) -> list[Scenario]:
         for number, raw in enumerate(item.get("facts") or []):
             fact_line, _ = locate(tree, ["scenarios", index, "facts", number])
             try:
-                facts.append(parse_fact(_text(raw), display, fact_line or 0, number))
+                facts.append(vocabulary.parse_fact(_text(raw), display, fact_line or 0, number))
             except InputError as error:
                 problems.extend(error.problems)
         try:
@@ -110,7 +115,7 @@ def load_scenarios(path: Path, tree: Any = None) -> list[Scenario]:
             )
         )
     if problems:
-        raise InputError(fact_problems(problems))
+        raise InputError(fact_problems(problems, vocabulary.models))
     return scenarios
 
 

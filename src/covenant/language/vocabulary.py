@@ -12,15 +12,17 @@ exactly what the hand-written one does, with the same messages and at the
 same speed (tests/test_vocabulary.py holds the Amnis form to that).
 
 This module lives in ``language/`` because it reads a file of the rule
-folder with ``loader.read_yaml``/``locate``; it imports ``facts`` (a floor
-below) for the field types and the ``Fact`` it builds.
+folder with ``yamlfile.read_yaml``/``locate`` (the folder loader, loader.py,
+loads it with the rule files); it imports ``facts`` (a floor below) for the
+field types and the ``Fact`` it builds, and the ``Vocabulary`` it builds is
+the ``facts.FactVocabulary`` the fact reader takes.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -56,8 +58,11 @@ from covenant.facts import (
     _describe,
     _FactModel,
 )
-from covenant.language.loader import VOCABULARY_FILE, locate, plain_data, read_yaml
-from covenant.language.plainwords import did_you_mean, place
+from covenant.language.plainwords import did_you_mean, drop_misspelt_missing, place
+from covenant.language.yamlfile import locate, plain_data, read_yaml
+
+VOCABULARY_FILE = "vocabulary.yaml"
+"""The form's fact vocabulary: in the rule folder beside ``agreement.yaml``, not a rule file."""
 
 ANY_FACT = "any"
 """A ``ref`` to ``any`` names a fact of any type (by its id)."""
@@ -73,6 +78,9 @@ Meaning = Annotated[str, Field(min_length=1, max_length=500)]
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+
+_When = tuple[tuple[str, frozenset[str]], ...]
+"""A case's ``when:`` as the checks read it: (field, the values that match)."""
 
 When = dict[Name, Annotated[str, Field(min_length=1)] | Annotated[list[str], Field(min_length=1)]]
 """Values of other fields of the fact (``one_of`` fields): ``{what: default_notice}``, ``{what: [a, b]}``."""
@@ -297,6 +305,21 @@ class Vocabulary:
     """A kind (``party``, ``rule``, ``clause``) -> every (fact type, field) of it, lists included."""
     conditions: dict[str, tuple[tuple[str, bool, dict[str, Any]], ...]] = field(default_factory=dict)
     """Fact type -> (field, required (else only allowed), when) for its fields with required_when/only_when."""
+    party_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Fact type -> its ``party`` fields (lists included): looked up once per fact, not searched."""
+    validate: Callable[[Any], Any] = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    """The union's pydantic-core validator itself: ``TypeAdapter.validate_python`` without its Python wrapper,
+    which costs a few percent of reading a log. Set by ``build_vocabulary``."""
+    ref_plan: dict[str, tuple[tuple[str, tuple[tuple[_When, str], ...], str], ...]] = field(default_factory=dict)
+    """Fact type -> (ref field, its cases as (field, values) pairs -> target, the target otherwise).
+
+    ``ref_target`` read for every line of a log (``ref_problems``), with the cases' values made sets once.
+    """
+
+    @property
+    def types(self) -> dict[str, FactTypeDecl]:
+        """Fact type -> its declaration (meaning and fields), in the order the file lists them."""
+        return self.declaration.types
 
     def refs_to_facts(self) -> dict[str, str]:
         """Fact type -> field, for refs that always name another fact of the log (``facts.REFS_TO_FACTS``)."""
@@ -319,7 +342,7 @@ class Vocabulary:
     def parse_fact(self, raw: dict[str, Any], file: str, line: int, order: int) -> Fact:
         """Validate one decoded JSON object as ``facts.parse_fact`` does; raise ``InputError`` with every problem."""
         try:
-            model = self.adapter.validate_python(raw)
+            model = self.validate(raw)
         except ValidationError as error:
             raise InputError(
                 Problem(file, line, self._field_path(e["loc"]), _describe(e)) for e in error.errors()
@@ -374,33 +397,43 @@ class Vocabulary:
         given = {
             name: {f.fields.get(field) for f in facts if f.type == kind} for name, (kind, field) in self.names.items()
         }
+        plan = self.ref_plan
         for fact in facts:
-            for name in self.refs.get(fact.type, ()):
-                value = fact.fields.get(name)
+            refs = plan.get(fact.type)
+            if refs is None:
+                continue
+            fields = fact.fields
+            for name, cases, default in refs:
+                value = fields.get(name)
                 if value is None:
                     continue
-                target = self.ref_target(fact, name)
-                for ref in value if isinstance(value, list) else [value]:
-                    if target in self.names and ref not in given[target]:
+                target = default
+                for when, to in cases:
+                    if all(fields.get(other) in wanted for other, wanted in when):
+                        target = to
+                        break
+                for ref in value if isinstance(value, list) else (value,):
+                    if target in given and ref not in given[target]:
                         kind, field_name = self.names[target]
                         message = f"no {kind} fact has {field_name} {ref!r} ({_article(target)} {target})"
                         place = rejected_names.get(target, {}).get(ref)
                         if place is not None:
                             message = f"names {target} {ref!r}, whose {kind} fact is invalid or was skipped ({place})"
                         yield fact, Problem(fact.file, fact.line, name, message)
-                    elif target not in self.names and ref not in ids:
+                    elif target not in given and ref not in ids:
                         message = f"no fact has id {ref!r}"
                         if ref in rejected_ids:
                             message = f"names fact {ref!r}, which is invalid or was skipped ({rejected_ids[ref]})"
                         yield fact, Problem(fact.file, fact.line, name, message)
 
-    def party_problems(self, fact: Fact, parties: Iterable[str], word: str = "buyer") -> list[Problem]:
+    def party_problems(self, fact: Fact, parties: Iterable[str], word: str) -> list[Problem]:
         """Every party a fact names must be a party of the agreement (``word``: what the form calls them)."""
-        known = set(parties)
+        names = self.party_fields.get(fact.type)
+        if not names:
+            return []
+        known = parties if isinstance(parties, set | frozenset) else set(parties)
         problems = []
-        for kind, name in self.fields_of_kind.get("party", ()):
-            if kind != fact.type:
-                continue
+        for name in names:
             value = fact.fields.get(name)
             for party in value if isinstance(value, list) else [value] if value is not None else []:
                 if party not in known:
@@ -462,8 +495,9 @@ def load_vocabulary(path: Path) -> Vocabulary:
 
 def _declaration_problems(error: ValidationError, tree: Any, display: str) -> list[Problem]:
     problems = []
-    for item in error.errors():
-        path = _file_path(item["loc"])
+    located = [(tuple(_file_path(item["loc"])), item) for item in error.errors()]
+    for found, item in drop_misspelt_missing(located):  # a misspelt key is one "did you mean", not two lines
+        path = list(found)
         line, column = locate(tree, path)
         kind = item["type"]
         hint = None
@@ -479,7 +513,7 @@ def _declaration_problems(error: ValidationError, tree: Any, display: str) -> li
         elif kind == "union_tag_not_found":
             text, shown = f"a field needs type: (one of {', '.join(KINDS)})", path
         elif kind == "string_pattern_mismatch":
-            text, shown = "a name of lower-case letters, digits and _ (such as use_of_proceeds)", path
+            text, shown = "a name of lower-case letters, digits and _ (such as cash_balance)", path
         else:
             text, shown = _clip(str(item["msg"]).removeprefix("Value error, "), 300), path
         problems.append(Problem(display, line, place(shown), text, column, code="vocabulary", hint=hint))
@@ -597,17 +631,45 @@ def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -
             _model_name(type_name), __base__=_FactModel, __doc__=decl.meaning, __module__=__name__, **fields
         )
     union = Annotated[Union[tuple(models.values())], Field(discriminator="type")]  # noqa: UP007
+    adapter = TypeAdapter(union)
     return Vocabulary(
         file=file,
         declaration=declaration,
         models=models,
         union=union,
-        adapter=TypeAdapter(union),
+        adapter=adapter,
+        validate=adapter.validator.validate_python,
         refs=refs,
         names=names,
         fields_of_kind={kind: tuple(places) for kind, places in of_kind.items()},
         conditions={kind: tuple(rules) for kind, rules in conditions.items()},
+        party_fields=_by_type(of_kind.get("party", ())),
+        ref_plan={
+            kind: tuple((name, *_ref_plan(ref, names)) for name, ref in fields.items()) for kind, fields in refs.items()
+        },
     )
+
+
+def _ref_plan(ref: RefKind, names: dict[str, tuple[str, str]]) -> tuple[tuple[tuple[_When, str], ...], str]:
+    """(cases, target otherwise) of one ref, as ``ref_target`` decides them, for ``Vocabulary.ref_plan``."""
+    cases = tuple(
+        (
+            tuple(
+                (other, frozenset([wanted] if isinstance(wanted, str) else wanted)) for other, wanted in c.when.items()
+            ),
+            c.to,
+        )
+        for c in ref.cases
+    )
+    targets = ref.targets()
+    return cases, targets[0] if len(targets) == 1 and targets[0] in names else ANY_FACT
+
+
+def _by_type(places: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for fact_type, name in places:
+        out.setdefault(fact_type, []).append(name)
+    return {fact_type: tuple(names) for fact_type, names in out.items()}
 
 
 def _field(kind: Any) -> tuple[Any, Any]:

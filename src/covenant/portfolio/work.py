@@ -182,7 +182,7 @@ def load_agreement_facts(work: AgreementWork, files: Sequence[str], form: Compil
     (its buyers, its id). Raises ``InputError`` unless ``lenient``.
     """
     own = dataclasses.replace(form, agreement=work.member.agreement)
-    loading = fact_logs.FactReader(lenient=lenient, check=agreement_checks(own))
+    loading = fact_logs.FactReader(vocabulary=form.vocabulary, lenient=lenient, check=agreement_checks(own))
     lines_read: dict[str, int] = {}
     for file_number, number, raw in work.lines:
         display = files[file_number]

@@ -18,7 +18,6 @@ from pydantic import BaseModel
 
 from covenant.diagnostics import Problem
 from covenant.engine.names import INTERNAL_TYPES
-from covenant.facts import FACT_TYPES
 from covenant.language.limits import FACT_NAME_KEYS
 from covenant.language.loader import LoadedFolder, SourcedRule, locate
 from covenant.language.model import PeriodTrigger
@@ -72,7 +71,7 @@ class LintFolder(LoadedFolder):
         A ``derive`` rule's fact has the fields it copies or sets; other
         derived facts (periods) have fields lint does not model.
         """
-        model = FACT_TYPES.get(name)
+        model = (self.fact_models() or {}).get(name)
         if model is not None:
             return frozenset(model.model_fields) - {"type", "agreement", "note"} | {"date"}
         deriving = self.derived().get(name)
@@ -85,7 +84,10 @@ class LintFolder(LoadedFolder):
         return frozenset(fields)
 
     def known_fact(self, name: str) -> bool:
-        return name in FACT_TYPES or name in INTERNAL_TYPES or name in self.derived() or name in self.unloaded_derived
+        types = self.fact_models()
+        if types is None:  # the vocabulary did not load: its problems are reported, not every name a rule uses
+            return True
+        return name in types or name in INTERNAL_TYPES or name in self.derived() or name in self.unloaded_derived
 
 
 Check = Callable[[LintFolder], Iterable[Problem]]

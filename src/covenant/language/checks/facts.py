@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from covenant.diagnostics import Problem
 from covenant.engine.names import INTERNAL_TYPES
-from covenant.facts import FACT_TYPES
 from covenant.language.checks.common import (
     LintedRule,
     LintFolder,
@@ -38,8 +37,8 @@ def check_duplicate_ids(folder: LintFolder) -> Iterator[Problem]:
 
 
 def check_fact_types(folder: LintFolder) -> Iterator[Problem]:
-    """``unknown-fact``: a rule names a kind of fact that facts.md lacks and no rule derives."""
-    known = set(FACT_TYPES) | set(folder.derived())
+    """``unknown-fact``: a rule names a kind of fact the folder's vocabulary.yaml lacks and no rule derives."""
+    known = set(folder.fact_models() or {}) | set(folder.derived())
     for rule in folder.rules:
         for path, name in fact_names(rule):
             if not folder.known_fact(name):
@@ -65,7 +64,7 @@ def check_fields(folder: LintFolder) -> Iterator[Problem]:
                 if name not in fields:
                     yield _unknown_field(rule, [*node.path, *path], fact, name, fields)
                     continue
-                allowed = _allowed_values(fact, name)
+                allowed = _allowed_values(folder, fact, name)
                 for index, value in _written_values(condition):
                     if allowed is not None and value not in allowed:
                         where = [*node.path, *path] if index is None else [*node.path, *path, index]
@@ -120,9 +119,9 @@ def check_fields(folder: LintFolder) -> Iterator[Problem]:
                     )
 
 
-def _allowed_values(fact: str, name: str) -> frozenset[Any] | None:
+def _allowed_values(folder: LintFolder, fact: str, name: str) -> frozenset[Any] | None:
     """The fixed vocabulary of a field (``delivery.what``), or None when any value may be written."""
-    model = FACT_TYPES.get(fact)
+    model = (folder.fact_models() or {}).get(fact)
     info = model.model_fields.get(name) if model is not None else None
     if info is None:
         return None
@@ -209,7 +208,7 @@ def check_derived(folder: LintFolder) -> Iterator[Problem]:
         used.update(name for _path, name in fact_names(rule))
     for name, rules in sorted(folder.derived().items()):
         rule = rules[0]
-        if name in FACT_TYPES or name in INTERNAL_TYPES:
+        if name in (folder.fact_models() or {}) or name in INTERNAL_TYPES:
             yield problem(
                 rule,
                 ["derives"],

@@ -8,7 +8,6 @@ from typing import Any
 
 from covenant.calendar import as_date
 from covenant.diagnostics import Problem
-from covenant.facts import reference_problems
 from covenant.language.checks.common import (
     LintFolder,
     ScenarioFileTree,
@@ -28,6 +27,9 @@ def check_scenarios(folder: LintFolder) -> Iterator[Problem]:
     rules: dict[str, Any] = {r.rule.id: r.rule for r in folder.rules}
     rules.update(dict.fromkeys(folder.unloaded_ids - set(rules)))
     buyers = {b.id for b in folder.agreement.buyers} if folder.agreement else None  # None: agreement.yaml is wrong
+    vocabulary = folder.vocabulary
+    if vocabulary is None:  # without the form's vocabulary no scenario file was read (lint.py)
+        return
     for linted in folder.scenario_files:
         tree = linted.tree
         yield from _unknown_keys(linted, [], tree, SCENARIO_FILE_KEYS)
@@ -52,7 +54,7 @@ def check_scenarios(folder: LintFolder) -> Iterator[Problem]:
             facts = {fact.id: fact for fact in scenario.facts}
             clauses = {r.rule.clause for r in folder.rules}
             for fact in scenario.facts:
-                for problem in reference_problems(fact, rules, clauses):
+                for problem in vocabulary.folder_problems(fact, rules, clauses):
                     yield dataclasses.replace(problem, code="scenario")
             for number, entry in enumerate(scenario.expect):
                 yield from _expected_entry(linted, [*at, "expect", number], entry, rules, buyers, facts)
