@@ -55,6 +55,19 @@ WIDE = 118
 """Narrower than this, the breach table leaves out the due date (the breach start says it)."""
 
 
+def _titled_table(title: str) -> Table:
+    """A table under a bold title, ruled under its head only: every table of the report looks alike."""
+    return Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+
+
 def _summary(console: Console, report: Mapping[str, Any], words: RemedyWords) -> None:
     obligations = report["obligations"]
     console.print(
@@ -103,15 +116,7 @@ def _breach_table(report: Mapping[str, Any], width: int, words: RemedyWords) -> 
         return Text("No breaches.", style="green")
     with_due = width >= WIDE  # the breach starts the day after the due date; drop the latter when narrow
     open_count = sum(1 for o in found if o["status"] == Status.BREACHED)
-    table = Table(
-        title=f"Breaches ({len(found)}, {open_count} open)",
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        show_edge=False,
-        collapse_padding=True,
-    )
+    table = _titled_table(f"Breaches ({len(found)}, {open_count} open)")
     table.add_column("clause", max_width=None if with_due else 9)
     table.add_column("rule / trigger", no_wrap=True)
     table.add_column("owed to", max_width=None if with_due else 7)
@@ -178,15 +183,7 @@ def _next_deadlines(report: Mapping[str, Any]) -> Table | Text:
         return Text("No pending deadlines.")
     shown = found[:NEXT_DEADLINES]
     more = f", {len(found) - len(shown)} more: covenant upcoming" if len(found) > len(shown) else ""
-    table = Table(
-        title=f"Next deadlines ({len(found)} pending{more})",
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        show_edge=False,
-        collapse_padding=True,
-    )
+    table = _titled_table(f"Next deadlines ({len(found)} pending{more})")
     for column in ("due", "in", "clause", "rule", "owed to", "trigger"):
         table.add_column(
             column, no_wrap=column not in ("clause", "owed to"), justify="right" if column == "in" else "left"
@@ -209,15 +206,7 @@ def _every_obligation(report: Mapping[str, Any]) -> Table | Text:
     obligations = report["obligations"]
     if not obligations:
         return Text("No obligations.")
-    table = Table(
-        title=f"Every obligation ({len(obligations)})",
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        show_edge=False,
-        collapse_padding=True,
-    )
+    table = _titled_table(f"Every obligation ({len(obligations)})")
     table.add_column("clause")
     table.add_column("rule / trigger", no_wrap=True)
     table.add_column("owed to")
