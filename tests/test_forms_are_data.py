@@ -58,8 +58,6 @@ ALLOWED: dict[str, str] = {
     "consent": "a consent permits an act (report/explain.py); the Amnis word",  # law/: issue-14-law
     # Parties, holdings and remedies, moved by issue 14's other half:
     "buyer": "the parties of agreement.yaml (`buyers:`) and remedies per Buyer",  # law/: issue-14-law
-    "waiver": "holdings and waivers compiled in language/compiler.py, report/account.py",  # law/: issue-14-law
-    "transfer": "holdings compiled in language/compiler.py",  # law/: issue-14-law
     "closing": "holdings start at the Closing (language/compiler.py, report/)",  # law/: issue-14-law
     "Closing": "the Closing in report/explain.py and account.py",  # law/: issue-14-law
     "principal": "holdings and the SLD base (law/remedies.py, report/account.py)",  # law/: issue-14-law

@@ -136,19 +136,24 @@ def _fact_line(fact: Fact, role: str, calendar: BusinessCalendar) -> list[str]:
     return lines
 
 
-_ROLES_BY_TYPE = {
-    "waiver": "a waiver",
-    "transfer": "a transfer of all the Buyer's Securities",
-    "consent": "a consent",
-}
+def _roles_by_type(account: Account) -> dict[str, str]:
+    """The fact types that end a holding, waive or permit (agreement.yaml's `effects`, the rule's `unless`)."""
+    roles: dict[str, str] = {}
+    for effect in account.state.agreement.effects_doing("waives"):
+        roles.setdefault(effect.on, f"a {effect.on}")
+    for effect in account.state.agreement.effects_doing("holding_ends"):
+        roles.setdefault(effect.on, f"a {effect.on} of all the Buyer's Securities")
+    for permission in getattr(account.form.rules[account.obligation.rule_id], "unless", []):
+        roles.setdefault(permission.fact, f"a {permission.fact}")
+    return roles
 
 
-def _role(fact: Fact, obligation: Obligation) -> str:
+def _role(fact: Fact, obligation: Obligation, roles: dict[str, str]) -> str:
     """What a piece of evidence did to the obligation, in a few words."""
     if fact.id == obligation.trigger_key:
         return "the trigger: the obligation arose from it"
-    if fact.type in _ROLES_BY_TYPE:
-        return _ROLES_BY_TYPE[fact.type]
+    if fact.type in roles:
+        return roles[fact.type]
     if obligation.kind == "review":
         return "bears on it"
     if obligation.status == Status.FULFILLED:
@@ -283,13 +288,14 @@ def render_account(account: Account) -> str:
     if getattr(rule, "note", None):
         lines += ["", "Counsel's reading:", *_wrap(rule.note)]
     facts = _facts(account)
+    roles = _roles_by_type(account)
     lines += ["", "Facts matched (evidence):"]
     for fact_id in o.evidence:
         fact = facts.get(fact_id)
         if fact is None:
             lines.append(f"  {fact_id}")
         else:
-            lines += _fact_line(fact, _role(fact, o), calendar)
+            lines += _fact_line(fact, _role(fact, o, roles), calendar)
     if not o.evidence:
         lines.append("  none: nothing has met it")
     lines += ["", "Dates:", *_dates(account)]
