@@ -362,6 +362,13 @@ class Buyer(_Strict):
 Party = Buyer
 
 
+class MailConvention(_Strict):
+    """Which facts take effect ``mail_delay_days`` after their date: those whose ``field`` has this ``value``."""
+
+    field: Annotated[str, Field(pattern=FACT_NAME, description="the fact field that says how it was sent")]
+    value: str = Field(min_length=1, description="the field's value that means it takes mail_delay_days to arrive")
+
+
 class CalendarSettings(_Strict):
     """The memo's conventions of time, each named so the report can cite it."""
 
@@ -370,6 +377,9 @@ class CalendarSettings(_Strict):
     subdivision: str | None = None
     roll: Literal["following", "none"] = "following"
     mail_delay_days: StrictInt = Field(default=5, ge=0, le=MAX_DAYS)
+    by_mail: MailConvention | None = Field(
+        default=None, description="which facts take mail_delay_days to arrive (a field and its value); none: no fact"
+    )
 
 
 class ScheduledPayment(_Strict):

@@ -110,6 +110,8 @@ def _calendar(account: Account) -> BusinessCalendar:
         subdivision=settings.subdivision,
         roll=settings.roll,
         mail_delay_days=settings.mail_delay_days,
+        mail_field=settings.by_mail.field if settings.by_mail else None,
+        mail_value=settings.by_mail.value if settings.by_mail else None,
     )
 
 
@@ -126,11 +128,11 @@ def _fact_line(fact: Fact, role: str, calendar: BusinessCalendar) -> list[str]:
     lines = [f"  {fact.id}  {fact.type} of {fact.date}  ({where})" + (f": {role}" if role else "")]
     if fields:
         lines.append(f"      {fields}")
-    method = fact.fields.get("method")
-    effective = calendar.effective_date(fact.date, method)
+    effective = calendar.effective_date(fact.date, fact.fields)
     if effective != fact.date:
         lines.append(
-            f"      sent by {method}: effective {effective}, {calendar.mail_delay_days} days after it was sent"
+            f"      sent by {calendar.mail_value}: effective {effective},"
+            f" {calendar.mail_delay_days} days after it was sent"
             " (agreement.yaml calendar.mail_delay_days)"
         )
     return lines
@@ -221,6 +223,7 @@ def _dates(account: Account) -> list[str]:
 
 def _conventions(account: Account) -> list[str]:
     settings = account.state.agreement.calendar
+    convention = settings.by_mail
     calendar = _calendar(account)
     rule = account.form.rules[account.obligation.rule_id]
     lines = [
@@ -228,7 +231,10 @@ def _conventions(account: Account) -> list[str]:
         f"  (agreement.yaml calendar: business_days {settings.business_days}"
         + (f", country {settings.country}" if settings.country else "")
         + f", roll {settings.roll}, mail_delay_days {settings.mail_delay_days})",
-        f"  mail is effective {settings.mail_delay_days} days after it is sent; other methods the same day",
+        f"  {convention.value} is effective {settings.mail_delay_days} days after it is sent;"
+        f" other {convention.field}s the same day"
+        if convention
+        else "  every fact takes effect on its date (no agreement.yaml calendar.by_mail)",
     ]
     dues = [getattr(t, "due", None) for t in getattr(rule, "triggers", lambda: [])()] + [getattr(rule, "due", None)]
     overrides = {d.roll for d in dues if d is not None and d.roll is not None}
