@@ -174,7 +174,7 @@ def _dates(account: Account) -> list[str]:
         if o.trigger_key in _facts(account)
         else f"the end of the period {o.trigger_id}"
         if o.trigger_id
-        else "the Closing"
+        else f"the {account.state.agreement.start_word()}"
     )
     rows.append(("arose", str(o.trigger_date), arose_from))
     act_by = getattr(o, "act_by", None)
