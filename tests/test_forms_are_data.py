@@ -56,7 +56,7 @@ ALLOWED: dict[str, str] = {
     "amendment": "an amendment of the agreement's text (--text)",
     "method": "iCalendar's METHOD property (report/render/ics.py); a form's mail field is calendar.by_mail's",
     "offering": "docstring-like examples in field descriptions of the rule language",
-    "consent": "a consent permits an act (report/explain.py); the Amnis word",  # law/: issue-14-law
+    "consent": "a consent permits an act (report/explain.py; the schema of a rule's unless: ref)",  # law/: issue-14-law
     # Parties, holdings and remedies, moved by issue 14's other half:
     "buyer": "the parties of agreement.yaml (`buyers:`) and remedies per Buyer",  # law/: issue-14-law
     "principal": "holdings and the SLD base (law/remedies.py, report/account.py)",  # law/: issue-14-law
