@@ -13,7 +13,8 @@ import pytest
 
 from covenant.calendar import BusinessCalendar, Date, add_months, as_date, day_of, days_between, month_end, shift
 
-USNY = BusinessCalendar()  # the memo's calendar: USNY holidays, roll "following", mail 5 days
+# The memo's calendar: USNY holidays, roll "following", mail (method: mail) effective 5 days later.
+USNY = BusinessCalendar(mail_field="method", mail_value="mail")
 NO_ROLL = BusinessCalendar(roll="none")
 
 
@@ -215,22 +216,22 @@ def test_add_months(start: str, months: int, expected: str, why: str) -> None:
 
 def test_mail_is_effective_five_days_later_not_rolled() -> None:
     # Bristol's 10-QSB/A copy mailed Monday 2003-08-25: effective 08-30, a Saturday, and NOT rolled to 09-02.
-    assert USNY.effective_date(d("2003-08-25"), "mail") == d("2003-08-30")
+    assert USNY.effective_date(d("2003-08-25"), {"method": "mail"}) == d("2003-08-30")
     # Mailed Thursday 2003-12-16 + 5 = Sunday 12-21 (README: bristol's copy of pr-bridge-closing).
-    assert USNY.effective_date(d("2003-12-16"), "mail") == d("2003-12-21")
+    assert USNY.effective_date(d("2003-12-16"), {"method": "mail"}) == d("2003-12-21")
     # Across a month end: 2003-10-28 + 5 = 2003-11-02.
-    assert USNY.effective_date(d("2003-10-28"), "mail") == d("2003-11-02")
+    assert USNY.effective_date(d("2003-10-28"), {"method": "mail"}) == d("2003-11-02")
 
 
 @pytest.mark.parametrize("method", ["personal", "courier", "fax", "email", None])
 def test_other_methods_are_effective_the_same_day(method: str | None) -> None:
-    assert USNY.effective_date(d("2003-08-30"), method) == d("2003-08-30")
+    assert USNY.effective_date(d("2003-08-30"), {"method": method}) == d("2003-08-30")
 
 
 def test_mail_delay_is_a_setting() -> None:
-    three_days = BusinessCalendar(mail_delay_days=3)
+    three_days = BusinessCalendar(mail_delay_days=3, mail_field="method", mail_value="mail")
     # 2003-08-25 + 3 = 2003-08-28.
-    assert three_days.effective_date(d("2003-08-25"), "mail") == d("2003-08-28")
+    assert three_days.effective_date(d("2003-08-25"), {"method": "mail"}) == d("2003-08-28")
 
 
 def test_as_date_accepts_strings_and_dates() -> None:
@@ -250,3 +251,8 @@ def test_add_months_and_days_between_agree_with_pendulum_on_every_day_of_a_leap_
             assert moved == start.add(months=months) and type(moved) is Date, (start, months)
         assert days_between(first, start) == (start - first).days == offset
         assert day_of(start.toordinal()) == start
+
+
+def test_without_a_mail_convention_every_fact_takes_effect_on_its_date() -> None:
+    # agreement.yaml's calendar.by_mail names the field and value; a form without it delays nothing.
+    assert BusinessCalendar().effective_date(d("2003-08-25"), {"method": "mail"}) == d("2003-08-25")

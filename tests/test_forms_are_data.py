@@ -11,9 +11,9 @@ names the schema gives the types (``SecFiling``).
 
 A word that is also an ordinary word of the rule language or of Python may
 be allowed below, each with its reason. Words marked ``# law/: issue-14-law``
-are still named by the code for holdings, consents, the Closing and the
-mail convention: issue 14 is not done until they go (the second test fails
-when an entry is no longer needed, so the list only shrinks).
+are still named by the code for holdings and consents: issue
+14 is not done until they go (the second test fails when an entry is no
+longer needed, so the list only shrinks).
 """
 
 from __future__ import annotations
@@ -54,17 +54,12 @@ ALLOWED: dict[str, str] = {
     "listing": "the English word (a listing of ids)",
     "market": "the calendar's financial market (USNY), an agreement.yaml key",
     "amendment": "an amendment of the agreement's text (--text)",
+    "method": "iCalendar's METHOD property (report/render/ics.py); a form's mail field is calendar.by_mail's",
     "offering": "docstring-like examples in field descriptions of the rule language",
-    "consent": "a consent permits an act (report/explain.py); the Amnis word",  # law/: issue-14-law
+    "consent": "a consent permits an act (report/explain.py; the schema of a rule's unless: ref)",  # law/: issue-14-law
     # Parties, holdings and remedies, moved by issue 14's other half:
     "buyer": "the parties of agreement.yaml (`buyers:`) and remedies per Buyer",  # law/: issue-14-law
-    "waiver": "holdings and waivers compiled in language/compiler.py, report/account.py",  # law/: issue-14-law
-    "transfer": "holdings compiled in language/compiler.py",  # law/: issue-14-law
-    "closing": "holdings start at the Closing (language/compiler.py, report/)",  # law/: issue-14-law
-    "Closing": "the Closing in report/explain.py and account.py",  # law/: issue-14-law
     "principal": "holdings and the SLD base (law/remedies.py, report/account.py)",  # law/: issue-14-law
-    "method": "a notice's delivery method and 8(f)'s mail delay (calendar.py, report/)",  # law/: issue-14-law
-    "mail": "8(f)'s mail delay (calendar.py, report/account.py)",  # law/: issue-14-law
 }
 """Word -> why it may appear in the package. Keep it short: an entry is a word the scan cannot guard."""
 

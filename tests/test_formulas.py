@@ -244,6 +244,15 @@ def test_ledgers_read_the_declared_effects_not_fact_type_names() -> None:
     assert ledgers["agent"].principal_on(d("2021-05-17")) == Decimal(0)
 
 
+def test_the_day_holdings_start_is_named_by_the_declared_effect() -> None:
+    starts = {"on": "note_purchase", "does": "holding_starts", "where": {"series": "B"}}
+    agreement = _notes({"more_than": "0.5"}, [starts])
+    assert agreement.start_word() == "Note purchase"  # "arose at the Note purchase (2020-05-15)"
+    assert agreement.starts_holdings("note_purchase", {"series": "B"})
+    assert not agreement.starts_holdings("note_purchase", {"series": "A"})
+    assert not agreement.starts_holdings("principal_payment", {"series": "B"})
+
+
 @pytest.mark.parametrize(
     ("effect", "message"),
     [

@@ -8,7 +8,8 @@ a named setting of the agreement (`agreement.yaml`, key `calendar`):
   a financial market such as ``USNY``, or a country with a subdivision);
 - whether a deadline that falls on a non-business day rolls to the next one
   (New York General Construction Law section 25: ``roll: following``);
-- how long regular mail takes to be effective (8(f): five days).
+- how long regular mail takes to be effective (8(f): five days), and which
+  facts were sent by mail (`mail`: the fact field and its value that say so).
 
 Dates are ``pendulum.Date`` values throughout; nothing here reads the clock.
 """
@@ -16,10 +17,11 @@ Dates are ``pendulum.Date`` values throughout; nothing here reads the clock.
 from __future__ import annotations
 
 from calendar import monthrange
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date as _stdlib_date
 from functools import cached_property, lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import holidays
 import pendulum
@@ -81,7 +83,9 @@ class BusinessCalendar:
     ``market`` names a financial calendar of the ``holidays`` package (``USNY``
     is the Federal Reserve Bank of New York schedule the memo prescribes);
     ``country``/``subdivision`` may be given instead for public-holiday
-    calendars. Weekends are never business days.
+    calendars. Weekends are never business days. A fact whose field
+    ``mail_field`` has the value ``mail_value`` was sent by mail; with no
+    ``mail_field`` every fact takes effect on its date.
     """
 
     market: str | None = "USNY"
@@ -89,6 +93,8 @@ class BusinessCalendar:
     subdivision: str | None = None
     roll: RollConvention = "following"
     mail_delay_days: int = 5
+    mail_field: str | None = None
+    mail_value: str | None = None
     _cache: dict[Date, bool] = field(default_factory=dict, compare=False, repr=False)
     _memo: dict[tuple[str, Date, int], Date] = field(default_factory=dict, compare=False, repr=False)
 
@@ -161,16 +167,22 @@ class BusinessCalendar:
         target = shift(day, count)
         return self.rolled(target) if roll else target
 
-    def effective_date(self, day: Date, method: str | None) -> Date:
-        """When a notice or delivery takes effect (8(f)): mail later, others at once."""
-        if method == "mail":
+    def effective_date(self, day: Date, fields: Mapping[str, Any]) -> Date:
+        """When a fact with these fields, dated ``day``, takes effect (8(f)): mail later, others at once."""
+        if self.mail_field is not None and fields.get(self.mail_field) == self.mail_value:
             return shift(day, self.mail_delay_days)
         return day
 
 
 @lru_cache(maxsize=64)
 def shared_calendar(
-    market: str | None, country: str | None, subdivision: str | None, roll: RollConvention, mail_delay_days: int
+    market: str | None,
+    country: str | None,
+    subdivision: str | None,
+    roll: RollConvention,
+    mail_delay_days: int,
+    mail_field: str | None = None,
+    mail_value: str | None = None,
 ) -> BusinessCalendar:
     """One calendar per set of conventions for the whole process.
 
@@ -178,4 +190,4 @@ def shared_calendar(
     calendar shares its holiday tables and its remembered answers, which
     depend on nothing else.
     """
-    return BusinessCalendar(market, country, subdivision, roll, mail_delay_days)
+    return BusinessCalendar(market, country, subdivision, roll, mail_delay_days, mail_field, mail_value)

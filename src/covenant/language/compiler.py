@@ -418,7 +418,7 @@ def _compile_agreement(form: CompiledForm) -> None:
             Binding("holding_ends"),
         )
     # Waivers: the fact types whose effect `waives` an obligation of the rule they name in `rule` (and, if
-    # they name one, of that trigger), given by the party in the effect's `party` field.
+    # they name one, of that trigger), given by the party in the effect's `party` field; named by the type.
     for number, effect in enumerate(form.agreement.effects_doing("waives")):
         assert effect.party is not None  # the model requires it
         where = [{name: scalar_json(value)} for name, value in effect.where.items()]
@@ -430,7 +430,7 @@ def _compile_agreement(form: CompiledForm) -> None:
             for which, trigger_terms in (("any", [{"$nex": {"trigger": 1}}]), ("named", [{"trigger": {"o": "tid"}}])):
                 terms = [{"t": effect.on}, *where, {"rule": {"o": "rule"}}, *by_terms, *trigger_terms, ALWAYS_TRUE]
                 form.add(
-                    f"$waiver/{scope}/{which}{suffix}",
+                    f"${effect.on}/{scope}/{which}{suffix}",
                     [{"o": _pattern(OBLIGATION, obligation_terms)}, {"m": {"$and": terms}}],
                     Binding("waive", index=number),
                 )

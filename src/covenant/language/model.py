@@ -22,6 +22,7 @@ five kinds of logic:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -362,6 +363,13 @@ class Buyer(_Strict):
 Party = Buyer
 
 
+class MailConvention(_Strict):
+    """Which facts take effect ``mail_delay_days`` after their date: those whose ``field`` has this ``value``."""
+
+    field: Annotated[str, Field(pattern=FACT_NAME, description="the fact field that says how it was sent")]
+    value: str = Field(min_length=1, description="the field's value that means it takes mail_delay_days to arrive")
+
+
 class CalendarSettings(_Strict):
     """The memo's conventions of time, each named so the report can cite it."""
 
@@ -370,6 +378,9 @@ class CalendarSettings(_Strict):
     subdivision: str | None = None
     roll: Literal["following", "none"] = "following"
     mail_delay_days: StrictInt = Field(default=5, ge=0, le=MAX_DAYS)
+    by_mail: MailConvention | None = Field(
+        default=None, description="which facts take mail_delay_days to arrive (a field and its value); none: no fact"
+    )
 
 
 class ScheduledPayment(_Strict):
@@ -582,6 +593,19 @@ class Agreement(_Strict):
 
     def effects_doing(self, does: str) -> list[Effect]:
         return [effect for effect in self.effects if effect.does == does]
+
+    def starts_holdings(self, fact_type: str, fields: Mapping[str, Any]) -> bool:
+        """Whether a fact of this type and fields starts the holdings (a `holding_starts` effect, the Amnis Closing)."""
+        return any(
+            effect.on == fact_type and all(fields.get(name) == value for name, value in effect.where.items())
+            for effect in self.effects_doing("holding_starts")
+        )
+
+    def start_word(self) -> str:
+        """The form's word for the day the holdings start: its first `holding_starts` fact type, capitalised."""
+        starts = self.effects_doing("holding_starts")
+        word = starts[0].on.replace("_", " ") if starts else "start of the holdings"
+        return word[:1].upper() + word[1:]
 
     def remedy_kinds(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The report's words for remedies, in declaration order: those with an amount, then flags."""

@@ -95,8 +95,15 @@ class Evaluation:
         self.rules = form.rules
         self.agreement = agreement or form.agreement
         settings = self.agreement.calendar
+        convention = settings.by_mail
         self.calendar = shared_calendar(
-            settings.business_days, settings.country, settings.subdivision, settings.roll, settings.mail_delay_days
+            settings.business_days,
+            settings.country,
+            settings.subdivision,
+            settings.roll,
+            settings.mail_delay_days,
+            convention.field if convention else None,
+            convention.value if convention else None,
         )
         self.as_of = as_of
         all_facts = tuple(facts)
@@ -127,7 +134,7 @@ class Evaluation:
         self._assert({"t": SESSION, "_c": 1})
         by_day: dict[Date, list[Fact]] = {}
         for fact in sorted(self.facts, key=lambda f: (f.date, f.order)):
-            effective = self.calendar.effective_date(fact.date, fact.fields.get("method"))
+            effective = self.calendar.effective_date(fact.date, fact.fields)
             if effective <= self.as_of:
                 by_day.setdefault(effective, []).append(fact)
         agenda, memory, used = self.agenda, self.memory, self.used

@@ -110,6 +110,8 @@ def _calendar(account: Account) -> BusinessCalendar:
         subdivision=settings.subdivision,
         roll=settings.roll,
         mail_delay_days=settings.mail_delay_days,
+        mail_field=settings.by_mail.field if settings.by_mail else None,
+        mail_value=settings.by_mail.value if settings.by_mail else None,
     )
 
 
@@ -126,29 +128,34 @@ def _fact_line(fact: Fact, role: str, calendar: BusinessCalendar) -> list[str]:
     lines = [f"  {fact.id}  {fact.type} of {fact.date}  ({where})" + (f": {role}" if role else "")]
     if fields:
         lines.append(f"      {fields}")
-    method = fact.fields.get("method")
-    effective = calendar.effective_date(fact.date, method)
+    effective = calendar.effective_date(fact.date, fact.fields)
     if effective != fact.date:
         lines.append(
-            f"      sent by {method}: effective {effective}, {calendar.mail_delay_days} days after it was sent"
+            f"      sent by {calendar.mail_value}: effective {effective},"
+            f" {calendar.mail_delay_days} days after it was sent"
             " (agreement.yaml calendar.mail_delay_days)"
         )
     return lines
 
 
-_ROLES_BY_TYPE = {
-    "waiver": "a waiver",
-    "transfer": "a transfer of all the Buyer's Securities",
-    "consent": "a consent",
-}
+def _roles_by_type(account: Account) -> dict[str, str]:
+    """The fact types that end a holding, waive or permit (agreement.yaml's `effects`, the rule's `unless`)."""
+    roles: dict[str, str] = {}
+    for effect in account.state.agreement.effects_doing("waives"):
+        roles.setdefault(effect.on, f"a {effect.on}")
+    for effect in account.state.agreement.effects_doing("holding_ends"):
+        roles.setdefault(effect.on, f"a {effect.on} of all the Buyer's Securities")
+    for permission in getattr(account.form.rules[account.obligation.rule_id], "unless", []):
+        roles.setdefault(permission.fact, f"a {permission.fact}")
+    return roles
 
 
-def _role(fact: Fact, obligation: Obligation) -> str:
+def _role(fact: Fact, obligation: Obligation, roles: dict[str, str]) -> str:
     """What a piece of evidence did to the obligation, in a few words."""
     if fact.id == obligation.trigger_key:
         return "the trigger: the obligation arose from it"
-    if fact.type in _ROLES_BY_TYPE:
-        return _ROLES_BY_TYPE[fact.type]
+    if fact.type in roles:
+        return roles[fact.type]
     if obligation.kind == "review":
         return "bears on it"
     if obligation.status == Status.FULFILLED:
@@ -167,7 +174,7 @@ def _dates(account: Account) -> list[str]:
         if o.trigger_key in _facts(account)
         else f"the end of the period {o.trigger_id}"
         if o.trigger_id
-        else "the Closing"
+        else f"the {account.state.agreement.start_word()}"
     )
     rows.append(("arose", str(o.trigger_date), arose_from))
     act_by = getattr(o, "act_by", None)
@@ -216,6 +223,7 @@ def _dates(account: Account) -> list[str]:
 
 def _conventions(account: Account) -> list[str]:
     settings = account.state.agreement.calendar
+    convention = settings.by_mail
     calendar = _calendar(account)
     rule = account.form.rules[account.obligation.rule_id]
     lines = [
@@ -223,7 +231,10 @@ def _conventions(account: Account) -> list[str]:
         f"  (agreement.yaml calendar: business_days {settings.business_days}"
         + (f", country {settings.country}" if settings.country else "")
         + f", roll {settings.roll}, mail_delay_days {settings.mail_delay_days})",
-        f"  mail is effective {settings.mail_delay_days} days after it is sent; other methods the same day",
+        f"  {convention.value} is effective {settings.mail_delay_days} days after it is sent;"
+        f" other {convention.field}s the same day"
+        if convention
+        else "  every fact takes effect on its date (no agreement.yaml calendar.by_mail)",
     ]
     dues = [getattr(t, "due", None) for t in getattr(rule, "triggers", lambda: [])()] + [getattr(rule, "due", None)]
     overrides = {d.roll for d in dues if d is not None and d.roll is not None}
@@ -283,13 +294,14 @@ def render_account(account: Account) -> str:
     if getattr(rule, "note", None):
         lines += ["", "Counsel's reading:", *_wrap(rule.note)]
     facts = _facts(account)
+    roles = _roles_by_type(account)
     lines += ["", "Facts matched (evidence):"]
     for fact_id in o.evidence:
         fact = facts.get(fact_id)
         if fact is None:
             lines.append(f"  {fact_id}")
         else:
-            lines += _fact_line(fact, _role(fact, o), calendar)
+            lines += _fact_line(fact, _role(fact, o, roles), calendar)
     if not o.evidence:
         lines.append("  none: nothing has met it")
     lines += ["", "Dates:", *_dates(account)]

@@ -29,7 +29,7 @@ def _trigger_phrase(obligation: Obligation, state: AgreementState) -> str:
         return f"arose from {fact.id} ({fact.type}{detail} of {fact.date})"
     if obligation.trigger_id is not None:
         return f"arose at the end of the period {obligation.trigger_id}"
-    return f"arose at the Closing ({obligation.trigger_date})"
+    return f"arose at the {state.agreement.start_word()} ({obligation.trigger_date})"
 
 
 def _consents(obligation: Obligation) -> str:

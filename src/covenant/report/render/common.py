@@ -195,17 +195,18 @@ def buyers_in(report: Mapping[str, Any]) -> list[str]:
     return sorted(found)
 
 
-def trigger_dates(facts: Iterable[Any]) -> dict[str | None, str]:
+def trigger_dates(facts: Iterable[Any], agreement: Any) -> dict[str | None, str]:
     """Fact id -> date, for the timeline's start of each obligation.
 
     The report names a fact-made obligation's trigger by the fact's id; the
     date comes from the fact log. Obligations of fixed date (trigger null)
-    arise at the Closing (explain.py), so ``None`` maps to the closing date.
+    arise at the Closing (explain.py), so ``None`` maps to the date of the
+    first fact that starts the holdings (``agreement``'s `holding_starts` effects).
     """
     dates: dict[str | None, str] = {}
     for fact in facts:
         dates[fact.id] = fact.date.isoformat()
-        if fact.type == "closing" and None not in dates:
+        if None not in dates and agreement.starts_holdings(fact.type, fact.fields):
             dates[None] = fact.date.isoformat()
     return dates
 

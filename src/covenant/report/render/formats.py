@@ -35,7 +35,7 @@ def context_from(checked: Any, *, color: bool = False, width: int = 120, every_o
     return Context(
         color=color,
         width=width,
-        trigger_dates=trigger_dates(checked.log.facts),
+        trigger_dates=trigger_dates(checked.log.facts, checked.form.agreement),
         rule_titles=titles,
         every_obligation=every_obligation,
         words=RemedyWords.of(checked.form.agreement),
