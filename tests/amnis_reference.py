@@ -16,28 +16,28 @@ from pydantic import Field, StrictBool, TypeAdapter, ValidationError
 
 from covenant.diagnostics import InputError, Problem
 from covenant.facts import (
-    _COMMON_FIELDS,
+    COMMON_FIELDS,
     Amount,
     Fact,
+    FactBase,
     FactDate,
     FactLog,
     Identifier,
     Month,
     Shares,
     Text,
-    _clip,
-    _describe,
-    _FactModel,
+    clip,
+    describe_error,
 )
 
 BuyerId = Identifier
 
 
-class Closing(_FactModel):
+class Closing(FactBase):
     type: Literal["closing"]
 
 
-class SecFiling(_FactModel):
+class SecFiling(FactBase):
     type: Literal["sec_filing"]
     form: Text
     period: FactDate | None = None
@@ -46,13 +46,13 @@ class SecFiling(_FactModel):
     required_by_law: StrictBool | None = None
 
 
-class PressRelease(_FactModel):
+class PressRelease(FactBase):
     type: Literal["press_release"]
     about: Text | None = None
     names_buyers: Annotated[list[BuyerId], Field(max_length=50)] | None = None
 
 
-class StockholderNotice(_FactModel):
+class StockholderNotice(FactBase):
     type: Literal["stockholder_notice"]
 
 
@@ -70,7 +70,7 @@ DeliveryWhat = Literal[
 ]
 
 
-class Delivery(_FactModel):
+class Delivery(FactBase):
     type: Literal["delivery"]
     to: BuyerId
     what: DeliveryWhat
@@ -79,70 +79,70 @@ class Delivery(_FactModel):
     method: Literal["personal", "courier", "fax", "mail", "email"] | None = None
 
 
-class Invoice(_FactModel):
+class Invoice(FactBase):
     type: Literal["invoice"]
     buyer: BuyerId
     amount: Amount
 
 
-class Payment(_FactModel):
+class Payment(FactBase):
     type: Literal["payment"]
     buyer: BuyerId
     amount: Amount
     ref: Identifier
 
 
-class InterestPayment(_FactModel):
+class InterestPayment(FactBase):
     type: Literal["interest_payment"]
     buyer: BuyerId
     amount: Amount
 
 
-class Conversion(_FactModel):
+class Conversion(FactBase):
     type: Literal["conversion"]
     buyer: BuyerId
     principal: Amount
 
 
-class Transfer(_FactModel):
+class Transfer(FactBase):
     type: Literal["transfer"]
     buyer: BuyerId
     all: StrictBool
 
 
-class Reserve(_FactModel):
+class Reserve(FactBase):
     type: Literal["reserve"]
     authorized_reserved: Shares
     issuable: Shares
 
 
-class StockholderApproval(_FactModel):
+class StockholderApproval(FactBase):
     type: Literal["stockholder_approval"]
 
 
-class CertificateOfAmendment(_FactModel):
+class CertificateOfAmendment(FactBase):
     type: Literal["certificate_of_amendment"]
 
 
-class SecComment(_FactModel):
+class SecComment(FactBase):
     type: Literal["sec_comment"]
 
 
-class SecResponse(_FactModel):
+class SecResponse(FactBase):
     type: Literal["sec_response"]
     ref: Identifier
 
 
-class RegistrationEffective(_FactModel):
+class RegistrationEffective(FactBase):
     type: Literal["registration_effective"]
 
 
-class SalesSuspended(_FactModel):
+class SalesSuspended(FactBase):
     type: Literal["sales_suspended"]
     until: FactDate | None = None
 
 
-class Financing(_FactModel):
+class Financing(FactBase):
     type: Literal["financing"]
     ref: Identifier
     stage: Literal["negotiation", "agreement", "amendment", "closing"]
@@ -153,65 +153,65 @@ class Financing(_FactModel):
     more_favorable: StrictBool | None = None
 
 
-class Consent(_FactModel):
+class Consent(FactBase):
     type: Literal["consent"]
     by: Annotated[list[BuyerId], Field(min_length=1, max_length=50)]
     clause: Text
     ref: Identifier | None = None
 
 
-class Waiver(_FactModel):
+class Waiver(FactBase):
     type: Literal["waiver"]
     by: Annotated[list[BuyerId], Field(min_length=1, max_length=50)]
     rule: Identifier
     trigger: Identifier | None = None
 
 
-class ReverseSplit(_FactModel):
+class ReverseSplit(FactBase):
     type: Literal["reverse_split"]
     ratio: Annotated[str, Field(pattern=r"^\d+:\d+$")]
 
 
-class UseOfProceeds(_FactModel):
+class UseOfProceeds(FactBase):
     type: Literal["use_of_proceeds"]
     purpose: Text
     amount: Amount
 
 
-class Listing(_FactModel):
+class Listing(FactBase):
     type: Literal["listing"]
     market: Text
     status: Literal["listed", "delisted"]
 
 
-class CorporateTransaction(_FactModel):
+class CorporateTransaction(FactBase):
     type: Literal["corporate_transaction"]
     kind: Literal["merger", "consolidation", "asset_sale", "dissolution"]
     successor_assumes: StrictBool = False
     successor_listed: StrictBool = False
 
 
-class OpinionOfCounsel(_FactModel):
+class OpinionOfCounsel(FactBase):
     type: Literal["opinion_of_counsel"]
     buyer: BuyerId
 
 
-class OpinionAccepted(_FactModel):
+class OpinionAccepted(FactBase):
     type: Literal["opinion_accepted"]
     ref: Identifier
 
 
-class RepresentationBreach(_FactModel):
+class RepresentationBreach(FactBase):
     type: Literal["representation_breach"]
     clause: Text
 
 
-class RepresentationCured(_FactModel):
+class RepresentationCured(FactBase):
     type: Literal["representation_cured"]
     ref: Identifier
 
 
-FACT_MODELS: tuple[type[_FactModel], ...] = (
+FACT_MODELS: tuple[type[FactBase], ...] = (
     Closing,
     SecFiling,
     PressRelease,
@@ -242,7 +242,7 @@ FACT_MODELS: tuple[type[_FactModel], ...] = (
     RepresentationCured,
 )
 
-FACT_TYPES: dict[str, type[_FactModel]] = {
+FACT_TYPES: dict[str, type[FactBase]] = {
     model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
     for model in FACT_MODELS
 }
@@ -279,7 +279,7 @@ FactModel = Annotated[
     | RepresentationCured,
     Field(discriminator="type"),
 ]
-_ADAPTER: TypeAdapter[_FactModel] = TypeAdapter(FactModel)
+_ADAPTER: TypeAdapter[FactBase] = TypeAdapter(FactModel)
 
 
 REFS_TO_FACTS: dict[str, str] = {
@@ -370,7 +370,7 @@ def _field_path(loc: Sequence[int | str]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in FACT_TYPES:
         parts = parts[1:]
-    return _clip(".".join(parts), 60) or "type"
+    return clip(".".join(parts), 60) or "type"
 
 
 def parse_fact(raw: dict[str, Any], file: str, line: int, order: int) -> Fact:
@@ -378,11 +378,13 @@ def parse_fact(raw: dict[str, Any], file: str, line: int, order: int) -> Fact:
     try:
         model = _ADAPTER.validate_python(raw)
     except ValidationError as error:
-        raise InputError(Problem(file, line, _field_path(e["loc"]), _describe(e)) for e in error.errors()) from None
+        raise InputError(
+            Problem(file, line, _field_path(e["loc"]), describe_error(e)) for e in error.errors()
+        ) from None
     data = {
         name: list(value) if isinstance(value, list) else value
         for name, value in model.__dict__.items()
-        if value is not None and name not in _COMMON_FIELDS
+        if value is not None and name not in COMMON_FIELDS
     }
     return Fact(
         id=model.id,

@@ -130,8 +130,8 @@ FactId = Annotated[Identifier, AfterValidator(_check_id)]
 Shares = Annotated[StrictInt, Field(ge=0, le=MAX_SHARES)]
 
 
-class _FactModel(BaseModel):
-    """Fields every fact has."""
+class FactBase(BaseModel):
+    """Fields every fact has: the base of every form's fact models (``language.vocabulary`` builds them)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -139,9 +139,6 @@ class _FactModel(BaseModel):
     date: FactDate
     agreement: Identifier | None = None
     note: Annotated[str, Field(max_length=10_000)] | None = None
-
-
-COMMON_FIELDS = ("id", "type", "date", "agreement", "note")
 
 
 @dataclass(frozen=True)
@@ -210,19 +207,20 @@ FactCheck = Callable[[Fact], list[Problem]]
 _MESSAGE_TEXT = 120
 
 
-def _clip(text: str, limit: int = _MESSAGE_TEXT) -> str:
+def clip(text: str, limit: int = _MESSAGE_TEXT) -> str:
     """Messages quote what was written; a megabyte of it helps nobody."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _describe(error: dict[str, Any]) -> str:
+def describe_error(error: dict[str, Any]) -> str:
+    """A pydantic error of a fact in the words of a fact log's messages (shared by every form's models)."""
     kind = error["type"]
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "union_tag_invalid":
-        return f"unknown fact type {_clip(repr(error['ctx']['tag']), 60)} (see docs/facts.md for the types)"
+        return f"unknown fact type {clip(repr(error['ctx']['tag']), 60)} (see docs/facts.md for the types)"
     if kind == "union_tag_not_found":
         return "required field is missing"
     if kind == "literal_error":
@@ -230,11 +228,11 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
         return "expected an identifier (letters, digits and _ . : - / #, starting with a letter or digit)"
     message = str(error["msg"])
-    return _clip(message.removeprefix("Value error, "), 300)
+    return clip(message.removeprefix("Value error, "), 300)
 
 
-_COMMON_FIELDS = frozenset({"id", "type", "date", "agreement", "note"})
-"""Kept on ``Fact`` itself rather than in its ``fields``."""
+COMMON_FIELDS = frozenset({"id", "type", "date", "agreement", "note"})
+"""Every fact of every form has these; they are kept on ``Fact`` itself rather than in its ``fields``."""
 
 
 MAX_NESTING = 8
@@ -302,7 +300,7 @@ def _value_problem(value: Any) -> tuple[str | None, str] | None:
             for key, inner in item.items():
                 name = key if top is None else top
                 if _value_problem_key(key):
-                    return _clip(repr(key), 60), "a field name must be Unicode text without unpaired surrogates"
+                    return clip(repr(key), 60), "a field name must be Unicode text without unpaired surrogates"
                 stack.append((inner, depth + 1, name))
         elif isinstance(item, list):
             stack.extend((inner, depth + 1, top) for inner in item)
@@ -348,7 +346,7 @@ def decode_line(number: int, raw: bytes | None, length: int, display: str) -> tu
     except RecursionError:
         return None, Problem(display, number, None, f"JSON nested too deeply (a fact has at most {MAX_NESTING} levels)")
     except _DuplicateKey as error:
-        return None, Problem(display, number, _clip(str(error), 60), "field given twice in one fact")
+        return None, Problem(display, number, clip(str(error), 60), "field given twice in one fact")
     except (json.JSONDecodeError, ValueError) as error:
         message = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         column = error.colno if isinstance(error, json.JSONDecodeError) else None

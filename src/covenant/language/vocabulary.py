@@ -44,19 +44,18 @@ from pydantic import (
 
 from covenant.diagnostics import InputError, Problem
 from covenant.facts import (
-    _COMMON_FIELDS,
     COMMON_FIELDS,
     MAX_AMOUNT,
     Amount,
     Fact,
+    FactBase,
     FactDate,
     Identifier,
     Month,
     Shares,
     Text,
-    _clip,
-    _describe,
-    _FactModel,
+    clip,
+    describe_error,
 )
 from covenant.language.plainwords import did_you_mean, drop_misspelt_missing, place
 from covenant.language.yamlfile import locate, plain_data, read_yaml
@@ -293,7 +292,7 @@ class Vocabulary:
 
     file: str
     declaration: VocabularyDecl
-    models: dict[str, type[_FactModel]]
+    models: dict[str, type[FactBase]]
     """Fact type -> its model, in declaration order (what ``facts.FACT_TYPES`` is for the Amnis form)."""
     union: Any
     adapter: TypeAdapter[Any]
@@ -345,12 +344,12 @@ class Vocabulary:
             model = self.validate(raw)
         except ValidationError as error:
             raise InputError(
-                Problem(file, line, self._field_path(e["loc"]), _describe(e)) for e in error.errors()
+                Problem(file, line, self._field_path(e["loc"]), describe_error(e)) for e in error.errors()
             ) from None
         data = {
             name: list(value) if isinstance(value, list) else value
             for name, value in model.__dict__.items()
-            if value is not None and name not in _COMMON_FIELDS
+            if value is not None and name not in COMMON_FIELDS
         }
         conditions = self.conditions.get(raw["type"])
         if conditions:
@@ -377,7 +376,7 @@ class Vocabulary:
         parts = [str(p) for p in loc]
         if parts and parts[0] in self.models:
             parts = parts[1:]
-        return _clip(".".join(parts), 60) or "type"
+        return clip(".".join(parts), 60) or "type"
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema of one fact (validation mode), each type and field described by its meaning."""
@@ -502,20 +501,20 @@ def _declaration_problems(error: ValidationError, tree: Any, display: str) -> li
         kind = item["type"]
         hint = None
         if kind == "extra_forbidden":
-            text, shown = f"unknown key {_clip(repr(path[-1]), 60)}", path[:-1]
+            text, shown = f"unknown key {clip(repr(path[-1]), 60)}", path[:-1]
             hint = did_you_mean(str(path[-1]), _DECLARATION_KEYS)
         elif kind == "missing":
             text, shown = f"required key {path[-1]!r} is missing", path[:-1]
         elif kind == "union_tag_invalid":
             tag = item["ctx"]["tag"]
-            text, shown = f"unknown kind of field {_clip(repr(tag), 60)}; the kinds are {', '.join(KINDS)}", path
+            text, shown = f"unknown kind of field {clip(repr(tag), 60)}; the kinds are {', '.join(KINDS)}", path
             hint = did_you_mean(str(tag), KINDS)
         elif kind == "union_tag_not_found":
             text, shown = f"a field needs type: (one of {', '.join(KINDS)})", path
         elif kind == "string_pattern_mismatch":
             text, shown = "a name of lower-case letters, digits and _ (such as cash_balance)", path
         else:
-            text, shown = _clip(str(item["msg"]).removeprefix("Value error, "), 300), path
+            text, shown = clip(str(item["msg"]).removeprefix("Value error, "), 300), path
         problems.append(Problem(display, line, place(shown), text, column, code="vocabulary", hint=hint))
     return problems
 
@@ -609,7 +608,7 @@ def _model_name(type_name: str) -> str:
 
 def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -> Vocabulary:
     """One pydantic model per fact type, the discriminated union of them all, and the tables of refs and kinds."""
-    models: dict[str, type[_FactModel]] = {}
+    models: dict[str, type[FactBase]] = {}
     refs: dict[str, dict[str, RefKind]] = {}
     names: dict[str, tuple[str, str]] = {}
     of_kind: dict[str, list[tuple[str, str]]] = {}
@@ -628,7 +627,7 @@ def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -
                 if when is not None:
                     conditions.setdefault(type_name, []).append((field_name, required, when))
         models[type_name] = create_model(  # type: ignore[call-overload]
-            _model_name(type_name), __base__=_FactModel, __doc__=decl.meaning, __module__=__name__, **fields
+            _model_name(type_name), __base__=FactBase, __doc__=decl.meaning, __module__=__name__, **fields
         )
     union = Annotated[Union[tuple(models.values())], Field(discriminator="type")]  # noqa: UP007
     adapter = TypeAdapter(union)
