@@ -230,3 +230,16 @@ def _is_date(text: str) -> bool:
     except ValueError:
         return False
     return len(text) == 10
+
+
+def template_summary(report: Mapping[str, Any], words: RemedyWords) -> dict[str, Any]:
+    """What the Markdown and HTML templates both open with: the agreement, counts, totals, open breaches."""
+    return {
+        "report": report,
+        "agreement": report["agreement"],
+        "as_of": report.get("as_of"),
+        "counts": status_counts(report),
+        "totals": total_lines(report, words),
+        "words": words,
+        "open_breaches": sum(1 for o in report["obligations"] if o["status"] == Status.BREACHED),
+    }

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from covenant.law.obligations import Status
 from covenant.report.render import common
 from covenant.report.render.templating import html_environment
 from covenant.report.render.timeline import build_timeline
@@ -56,14 +55,8 @@ def render_html(
     ]
     template = html_environment().get_template("report.html.j2")
     return template.render(
-        report=report,
-        agreement=report["agreement"],
-        as_of=as_of,
-        counts=common.status_counts(report),
-        totals=common.total_lines(report, words),
-        words=words,
+        **common.template_summary(report, words),
         breaches=[{"o": o, "anchor": anchor_of[id(o)]} for o in common.breaches(report)],
-        open_breaches=sum(1 for o in report["obligations"] if o["status"] == Status.BREACHED),
         upcoming=upcoming,
         review=[{"o": o, "anchor": anchor_of[id(o)]} for o in common.review(report)],
         everything=[

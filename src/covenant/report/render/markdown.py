@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from covenant.law.obligations import Status
 from covenant.report.render import common
 from covenant.report.render.templating import markdown_environment
 
@@ -19,14 +18,8 @@ def render_markdown(report: Mapping[str, Any], words: common.RemedyWords = commo
     as_of = report.get("as_of")
     template = markdown_environment().get_template("report.md.j2")
     text = template.render(
-        report=report,
-        agreement=report["agreement"],
-        as_of=as_of,
-        counts=common.status_counts(report),
-        totals=common.total_lines(report, words),
-        words=words,
+        **common.template_summary(report, words),
         breaches=common.breaches(report),
-        open_breaches=sum(1 for o in report["obligations"] if o["status"] == Status.BREACHED),
         upcoming=[{"o": o, "in_days": common.days_until(o["due"], as_of)} for o in common.pending(report)],
         review=common.review(report),
         changes=report.get("changes"),
