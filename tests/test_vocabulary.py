@@ -525,3 +525,19 @@ def test_unknown_parties_rules_and_clauses_are_found_as_facts_py_finds_them() ->
             assert VOCABULARY.folder_problems(fact, rule_ids, clauses) == expected
             found += len(expected)
     assert found > 100
+
+
+def test_the_shipped_vocabularies_pass_their_editor_schema() -> None:
+    """What an editor checks as a lawyer types (schemas/vocabulary.schema.json) accepts what the loader accepts.
+
+    The schema once refused ``of: party``, the short form of a list's items
+    that the loader reads and the Amnis vocabulary uses.
+    """
+    import jsonschema
+
+    schema = json.loads((ROOT / "schemas" / "vocabulary.schema.json").read_text(encoding="utf-8"))
+    template = ROOT / "src" / "covenant" / "language" / "template" / VOCABULARY_FILE
+    for path in (AMNIS_RULES / VOCABULARY_FILE, template):
+        tree = json.loads(json.dumps(read_yaml(path), default=str))
+        errors = [error.message for error in jsonschema.Draft202012Validator(schema).iter_errors(tree)]
+        assert errors == [], (path, errors[:3])

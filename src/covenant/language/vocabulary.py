@@ -239,7 +239,7 @@ class ListKind(_Kind):
     """A JSON list of ``of`` (a kind's name, or a kind with its options), ``min`` to ``max`` items."""
 
     type: Literal["list"]
-    of: ItemKind
+    of: Annotated[ItemKind, Field(json_schema_extra=lambda schema: _name_or_kind(schema))]
     min: Annotated[int, Field(ge=0)] | None = None
     max: Annotated[int, Field(ge=1)] | None = None
 
@@ -247,6 +247,14 @@ class ListKind(_Kind):
     @classmethod
     def _kind_name(cls, value: Any) -> Any:
         return {"type": value} if isinstance(value, str) else value
+
+
+def _name_or_kind(schema: dict[str, Any]) -> None:
+    """``of: party`` is written as the kind's name alone, as ``_kind_name`` reads it: the editor schema says so too."""
+    kind = dict(schema)
+    schema.clear()
+    names = [name for name in KINDS if name not in ("bool", "list")]
+    schema["anyOf"] = [{"type": "string", "enum": names}, kind]
 
 
 FieldKind = Annotated[ItemKind | BoolKind | ListKind, Field(discriminator="type")]
