@@ -98,6 +98,46 @@ def test_an_impossible_term_of_agreement_yaml_is_refused_by_check(
 
 
 @pytest.mark.parametrize(
+    ("old", "new", "expected", "code"),
+    [
+        (
+            "  - on: closing\n",
+            "  - on: closng\n",
+            "no fact type 'closng' in vocabulary.yaml (did you mean 'closing'?)",
+            "unknown-fact",
+        ),
+        ("    party: by\n", "    party: from\n", "a waiver fact has no field 'from'", "unknown-field"),
+        (
+            "    where: {all: true}\n",
+            "    where: {everything: true}\n",
+            "a transfer fact has no field 'everything'",
+            "unknown-field",
+        ),
+        (
+            "by_mail: {field: method,",
+            "by_mail: {field: means,",
+            "no fact type of vocabulary.yaml has a field 'means'",
+            "unknown-field",
+        ),
+    ],
+)
+def test_a_declaration_naming_no_fact_or_field_is_refused_by_check_and_listed_by_lint(
+    tmp_path: Path, old: str, new: str, expected: str, code: str
+) -> None:
+    """An effect or mail convention matching no fact would change nothing, silently: refused, with its line."""
+    rules = rules_with(tmp_path, old, new)
+    line = next(
+        n for n, text in enumerate((rules / "agreement.yaml").read_text().splitlines(), 1) if new.strip() in text
+    )
+    code_check, out, err = run("check", EXAMPLE_FACTS, "--rules", rules, "--format", "json")
+    assert (code_check, out) == (2, ""), err
+    assert re.search(rf"agreement\.yaml:{line}:\d+: .*{re.escape(expected)}", err), err
+    code_lint, out, _ = run("lint", rules)
+    assert code_lint == 1
+    assert re.search(rf"agreement\.yaml:{line}:\d+: {re.escape(expected)}.*\[{code}\]", out), out
+
+
+@pytest.mark.parametrize(
     ("terms", "field", "message"),
     [
         ('      fiscal_year_end: "06-31"\n', "terms.fiscal_year_end", "not a day of the year"),

@@ -28,9 +28,10 @@ from ruamel.yaml.comments import CommentedMap
 
 from covenant.calendar import BusinessCalendar, as_date
 from covenant.diagnostics import EXCERPT_CHARS, InputError, Problem, printable
+from covenant.facts import COMMON_FIELDS
 from covenant.language.limits import rule_problems
 from covenant.language.model import Agreement, Rule
-from covenant.language.plainwords import best_branches, drop_misspelt_missing, is_branch, message, place
+from covenant.language.plainwords import best_branches, did_you_mean, drop_misspelt_missing, is_branch, message, place
 from covenant.language.vocabulary import VOCABULARY_FILE, Vocabulary, load_vocabulary
 from covenant.language.walker import Node, walk
 from covenant.language.yamlfile import (
@@ -254,13 +255,45 @@ def load_folder(folder: Path, *, collect: bool) -> LoadedFolder:
     if problems:
         raise InputError(problems)
     assert agreement is not None
-    for path, said in term_problems(agreement):
+    found = term_problems(agreement)
+    if loaded.vocabulary is not None:
+        found += [(path, said) for path, said, _code in declaration_problems(agreement, loaded.vocabulary)]
+    for path, said in found:
         line, column = locate(agreement_tree, path)
         problems.append(Problem(str(agreement_path), line, ".".join(map(str, path)), said, column, code="rule"))
     limits = problems + loaded.limit_problems()
     if limits:
         raise InputError(limits)
     return loaded
+
+
+def declaration_problems(agreement: Agreement, vocabulary: Vocabulary) -> list[tuple[list[str | int], str, str]]:
+    """agreement.yaml's effects and mail convention naming a fact type or field the vocabulary does not have.
+
+    Either would otherwise match no fact and change nothing, silently: a
+    holding that never starts, a notice never delayed. Returns (path of the
+    key, message, lint code) triples; ``check`` refuses them, lint lists them.
+    """
+    types = vocabulary.types
+    problems: list[tuple[list[str | int], str, str]] = []
+    for number, effect in enumerate(agreement.effects):
+        declared = types.get(effect.on)
+        if declared is None:
+            hint = did_you_mean(effect.on, types)
+            said = f"no fact type {effect.on!r} in vocabulary.yaml" + (f" ({hint})" if hint else "")
+            problems.append((["effects", number, "on"], said, "unknown-fact"))
+            continue
+        fields = set(declared.fields) | set(COMMON_FIELDS)
+        named = [("party", effect.party), ("by", effect.by)] + [("where", key) for key in effect.where]
+        for key, name in named:
+            if name is not None and name not in fields:
+                path: list[str | int] = ["effects", number, key] + ([name] if key == "where" else [])
+                problems.append((path, f"a {effect.on} fact has no field {name!r}", "unknown-field"))
+    mail = agreement.calendar.by_mail
+    if mail is not None and not any(mail.field in declared.fields for declared in types.values()):
+        said = f"no fact type of vocabulary.yaml has a field {mail.field!r}"
+        problems.append((["calendar", "by_mail", "field"], said, "unknown-field"))
+    return problems
 
 
 def term_problems(agreement: Agreement) -> list[tuple[list[str | int], str]]:

@@ -12,7 +12,7 @@ from covenant.language.checks.common import (
     collapse,
     problem,
 )
-from covenant.language.loader import locate
+from covenant.language.loader import declaration_problems, locate
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
 
@@ -103,6 +103,10 @@ def check_agreement(folder: LintFolder) -> Iterator[Problem]:
             code="text-file",
             hint="fix the path; an amendment's text is listed under text_file too",
         )
+    if folder.vocabulary is not None:
+        for path, said, code in declaration_problems(agreement, folder.vocabulary):
+            line, column = locate(folder.agreement_tree, path)
+            yield Problem(folder.agreement_file, line, None, said, column, code=code)
     settings = agreement.calendar
     calendar = BusinessCalendar(
         market=settings.business_days, country=settings.country, subdivision=settings.subdivision
