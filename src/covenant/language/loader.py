@@ -289,9 +289,9 @@ def declaration_problems(agreement: Agreement, vocabulary: Vocabulary) -> list[t
             if name is not None and name not in fields:
                 path: list[str | int] = ["effects", number, key] + ([name] if key == "where" else [])
                 problems.append((path, f"a {effect.on} fact has no field {name!r}", "unknown-field"))
-    mail = agreement.calendar.by_mail
-    if mail is not None and not any(mail.field in declared.fields for declared in types.values()):
-        said = f"no fact type of vocabulary.yaml has a field {mail.field!r}"
+    convention = agreement.calendar.by_mail
+    if convention is not None and not any(convention.field in declared.fields for declared in types.values()):
+        said = f"no fact type of vocabulary.yaml has a field {convention.field!r}"
         problems.append((["calendar", "by_mail", "field"], said, "unknown-field"))
     return problems
 
