@@ -56,10 +56,10 @@ ALLOWED: dict[str, str] = {
     "amendment": "an amendment of the agreement's text (--text)",
     "method": "iCalendar's METHOD property (report/render/ics.py); a form's mail field is calendar.by_mail's",
     "offering": "docstring-like examples in field descriptions of the rule language",
-    "consent": "a consent permits an act (report/explain.py; the schema of a rule's unless: ref)",  # law/: issue-14-law
+    "consent": "the rule language's word: a prohibition's `unless:` lists consents (every form)",
     # Parties, holdings and remedies, moved by issue 14's other half:
-    "buyer": "the parties of agreement.yaml (`buyers:`) and remedies per Buyer",  # law/: issue-14-law
-    "principal": "holdings and the SLD base (law/remedies.py, report/account.py)",  # law/: issue-14-law
+    "buyer": "report.md's contract: a remedy's money is per `buyer` (the JSON key every form's report keeps)",
+    "principal": "an instrument's principal, which every form's holdings and interest formulas count",
 }
 """Word -> why it may appear in the package. Keep it short: an entry is a word the scan cannot guard."""
 

@@ -57,7 +57,7 @@ def test_no_message_speaks_parser_or_names_a_file_outside_the_repository(monkeyp
 
 
 def test_the_fact_vocabulary_page_is_current() -> None:
-    """Hints point at docs/facts.md, inside the repository: ``covenant vocabulary`` of the Amnis folder."""
+    """docs/facts.md, the Amnis form's page for people who record facts, is ``covenant vocabulary`` of its folder."""
     from covenant.language.schema import facts_markdown
 
     from .conftest import AMNIS_VOCABULARY

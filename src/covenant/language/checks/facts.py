@@ -42,7 +42,7 @@ def check_fact_types(folder: LintFolder) -> Iterator[Problem]:
     for rule in folder.rules:
         for path, name in fact_names(rule):
             if not folder.known_fact(name):
-                hint = did_you_mean(name, known) or "the fact types: docs/facts.md; or derive it"
+                hint = did_you_mean(name, known) or "the fact types: this folder's vocabulary.yaml; or derive it"
                 yield problem(
                     rule,
                     path,
