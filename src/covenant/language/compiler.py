@@ -36,6 +36,7 @@ from covenant.language.model import (
     FactPattern,
     FactTrigger,
     FieldTimes,
+    FinancialTest,
     PeriodRule,
     PeriodTrigger,
     ProhibitionRule,
@@ -64,6 +65,7 @@ BindingKind = Literal[
     "session_opened",
     "holding_ends",
     "waive",
+    "figures",
 ]
 BINDING_KINDS: frozenset[str] = frozenset(get_args(BindingKind))
 """Every meaning a firing can have: the evaluator checks at import that it handles exactly these."""
@@ -377,7 +379,7 @@ def _compile_remedy(rule: RemedyRule, form: CompiledForm) -> None:
     form.add(f"{rule.id}/grants", [{"b": _pattern(BREACH, [{"section": section}])}], Binding("grant", rule.id))
 
 
-def _compile_own_remedies(rule: DutyRule | ProhibitionRule, form: CompiledForm) -> None:
+def _compile_own_remedies(rule: DutyRule | ProhibitionRule | FinancialTest, form: CompiledForm) -> None:
     if rule.remedies:
         form.add(f"{rule.id}/grants", [{"b": _pattern(BREACH, [{"rule": rule.id}])}], Binding("grant", rule.id))
 
@@ -392,6 +394,12 @@ def _compile_review(rule: ReviewRule, form: CompiledForm) -> None:
         form.add(
             f"{rule.id}/bearing/{index}", [_obligation_pattern(rule.id), pattern], Binding("bearing", rule.id, index)
         )
+
+
+def _compile_test(rule: FinancialTest, form: CompiledForm) -> None:
+    """A financial test: every figures fact the engine matches is kept, and completes the windows it can."""
+    terms = _fact_terms(FactPattern(fact=rule.figures.fact, where=rule.figures.where), form, set())
+    form.add(f"{rule.id}/figures", [{"f": _pattern(rule.figures.fact, terms)}], Binding("figures", rule.id))
 
 
 def _compile_agreement(form: CompiledForm) -> None:
@@ -444,6 +452,7 @@ _COMPILERS = {
     PeriodRule: _compile_period,
     RemedyRule: _compile_remedy,
     ReviewRule: _compile_review,
+    FinancialTest: _compile_test,
 }
 
 
@@ -460,7 +469,7 @@ def compile_form(folder: RuleFolder) -> CompiledForm:
     for sourced in folder.rules:
         rule = sourced.rule
         _COMPILERS[type(rule)](rule, form)
-        if isinstance(rule, DutyRule | ProhibitionRule):
+        if isinstance(rule, DutyRule | ProhibitionRule | FinancialTest):
             _compile_own_remedies(rule, form)
     # A fact's own date reaches a rule two ways: a pattern testing its `date`, or a derived fact copying it.
     copied = {

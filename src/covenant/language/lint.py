@@ -30,6 +30,7 @@ from covenant.language.checks.facts import (
     check_duplicate_ids,
     check_fact_types,
     check_fields,
+    check_measure_fields,
     check_remedies,
 )
 from covenant.language.checks.references import check_references
@@ -53,6 +54,7 @@ CHECKS: tuple[Check, ...] = (
     check_duplicate_ids,
     check_fact_types,
     check_fields,
+    check_measure_fields,
     check_references,
     check_remedies,
     check_derived,

@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from covenant.facts import MAX_AMOUNT, MAX_SHARES
+from covenant.language.expressions import Expression
 
 MAX_DAYS = 3_660
 """Day counts (``days_after``, ``business_days_after``, a mail delay): ten years is already no deadline."""
@@ -332,8 +333,88 @@ class ReviewRule(_RuleBase):
         return self.arises if isinstance(self.arises, list) else [self.arises]
 
 
+class Figures(_Strict):
+    """Where a financial test's figures come from: one fact per period, named by its period-end field."""
+
+    fact: Annotated[str, Field(pattern=FACT_NAME, description="the fact type reporting a period's figures")]
+    period_field: Annotated[str, Field(pattern=FACT_NAME)] = Field(
+        default="period", description="the field holding the period's last day"
+    )
+    where: dict[str, Condition] = Field(default_factory=dict)
+
+
+Comparison = Literal["at_least", "at_most", "below", "above"]
+COMPARISONS: tuple[Comparison, ...] = ("at_least", "at_most", "below", "above")
+
+
+class Limit(_Strict):
+    """A limit and how the measure must compare with it: exactly one of the four keys."""
+
+    at_least: Decimal | None = Field(default=None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+    at_most: Decimal | None = Field(default=None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+    below: Decimal | None = Field(default=None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+    above: Decimal | None = Field(default=None, ge=-MAX_AMOUNT, le=MAX_AMOUNT)
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> Limit:
+        if sum(getattr(self, name) is not None for name in COMPARISONS) != 1:
+            raise ValueError("give exactly one of at_least, at_most, below and above")
+        return self
+
+    def comparison(self) -> tuple[Comparison, Decimal]:
+        name = next(name for name in COMPARISONS if getattr(self, name) is not None)
+        value = getattr(self, name)
+        assert value is not None
+        return name, value
+
+
+class LimitStep(Limit):
+    """From a test date on, this limit (and, if given, this many periods in the window): a limit that steps down."""
+
+    from_: str = Field(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$", description="the first test date it applies to")
+    window: StrictInt | None = Field(default=None, ge=1, le=120)
+
+
+class FinancialTest(_RuleBase):
+    """A financial covenant: a measure over reported figures, compared with a limit at each period end."""
+
+    kind: Literal["test"]
+    every: Literal["month_end", "fiscal_quarter_end", "fiscal_year_end"] = Field(description="the test dates")
+    starting: str = Field(pattern=r"^\d{4}-\d{2}$", description="the first test period's month, YYYY-MM")
+    ending: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$", description="the last one's, YYYY-MM")
+    figures: Figures
+    window: StrictInt = Field(default=1, ge=1, le=120, description="periods ending at the test date (4: four quarters)")
+    measure: Expression
+    limit: Limit | None = Field(default=None, description="one limit for every test date")
+    limits: list[LimitStep] = Field(default_factory=list, description="or limits by test date, in date order")
+    owed_to: Literal["all"] = "all"
+    remedies: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_kind_of_limit(self) -> FinancialTest:
+        if (self.limit is None) == (not self.limits):
+            raise ValueError("give `limit` (one for every test date) or `limits` (by test date), not both")
+        starts = [step.from_ for step in self.limits]
+        if starts != sorted(set(starts)):
+            raise ValueError("`limits` must be in date order, each `from` once")
+        return self
+
+    def limit_on(self, test_date: str) -> tuple[Limit, int] | None:
+        """The limit and window for a test date (ISO); None before the first step."""
+        if self.limit is not None:
+            return self.limit, self.window
+        current = None
+        for step in self.limits:
+            if step.from_ <= test_date:
+                current = step
+        if current is None:
+            return None
+        return current, current.window or self.window
+
+
 Rule = Annotated[
-    DutyRule | ProhibitionRule | DeriveRule | PeriodRule | RemedyRule | ReviewRule, Field(discriminator="kind")
+    DutyRule | ProhibitionRule | DeriveRule | PeriodRule | RemedyRule | ReviewRule | FinancialTest,
+    Field(discriminator="kind"),
 ]
 
 

@@ -47,6 +47,7 @@ from covenant.law.arising import Arising
 from covenant.law.deadlines import Deadlines, DueMemo
 from covenant.law.derivations import Derivations, PeriodEnds
 from covenant.law.holdings import Holdings
+from covenant.law.measures import Measures
 from covenant.law.memory import EngineFact, ObligationFacts, WorkingMemory
 from covenant.law.obligations import PENDING, Obligation, ObligationBook
 
@@ -128,6 +129,24 @@ class Evaluation:
         self.arising = Arising(
             form.rules, self.book, self.memory, encoding, self.deadlines, self.agenda, self.derivations, self.used
         )
+        self.measures = Measures(
+            form.rules,
+            self.book,
+            self.agreement.fiscal_year_end,
+            self.derivations.note,
+            self._assert_obligation(encoding),
+        )
+
+    def _assert_obligation(self, encoding: ObligationFacts) -> Callable[[Obligation], None]:
+        """A test's obligation joins waivers like any other: its engine fact, triggered by the period end."""
+
+        assert_fact = self._assert  # not self: the hook must not keep the evaluation alive
+
+        def assert_it(obligation: Obligation) -> None:
+            obligation.engine_fact = encoding.encode(obligation, {"key": obligation.trigger_key}, {})
+            assert_fact(obligation.engine_fact)
+
+        return assert_it
 
     # --- the walk -------------------------------------------------------
     def run(self) -> AgreementState:
@@ -333,6 +352,11 @@ class Evaluation:
         self.used.add(patterns["m"]["key"])
         self.memory.retract(patterns["o"])
 
+    def _on_figures(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        assert rule_id is not None
+        fact = patterns["f"]
+        self.measures.figures(rule_id, fact["key"], self.memory.exact_fields(fact), self.today)
+
     def _on_period_input(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
         assert rule_id is not None
         self.derivations.period_input(rule_id, patterns["f"], self.today)
@@ -357,6 +381,7 @@ HANDLERS: dict[str, Handler] = {
     "derive": Evaluation._on_derive,
     "derive_ends": Evaluation._on_derive_ends,
     "period_input": Evaluation._on_period_input,
+    "figures": Evaluation._on_figures,
 }
 """What each kind of engine firing means to the evaluation (the compiler's ``Binding.kind``)."""
 

@@ -47,7 +47,7 @@ class Obligation:
 
     rule_id: str
     clause: str
-    kind: str  # duty | prohibition | review
+    kind: str  # duty | prohibition | review | test
     key: str
     trigger_key: str
     trigger_id: str | None  # as reported: fact id, period end, or None (fixed date)
@@ -80,6 +80,7 @@ class Obligation:
     answered: set[str] = field(default_factory=set)
     alt: int = 0
     engine_fact: dict[str, Any] | None = None
+    measure: dict[str, str] | None = None  # a financial test's value, limit and comparison
 
     @property
     def settled(self) -> bool:

@@ -87,6 +87,8 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
             "explanation": explanation(obligation, state, form, lines),
             "trigger_date": obligation.trigger_date.isoformat(),
         }
+        if obligation.measure is not None:
+            entry["measure"] = dict(obligation.measure)
         if obligation.ended_on is not None:
             entry["ended_on"] = obligation.ended_on.isoformat()
         if obligation.waived_by:

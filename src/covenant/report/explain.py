@@ -16,8 +16,11 @@ from covenant.law.obligations import Status
 from covenant.law.remedies import RemedyLine
 
 
-def _owed(obligation: Obligation) -> str:
-    return f"owed to {obligation.beneficiary}" if obligation.beneficiary else "owed to all Buyers"
+def _owed(obligation: Obligation, state: AgreementState) -> str:
+    if obligation.beneficiary:
+        return f"owed to {obligation.beneficiary}"
+    role = state.agreement.parties[0].role if state.agreement.parties else "party"
+    return f"owed to all {role.capitalize()}s"
 
 
 def _trigger_phrase(obligation: Obligation, state: AgreementState) -> str:
@@ -39,13 +42,15 @@ def _consents(obligation: Obligation) -> str:
 def explanation(obligation: Obligation, state: AgreementState, form: CompiledForm, lines: list[RemedyLine]) -> str:
     """One paragraph: which text, which facts, which dates, which conventions."""
     rule = form.rules[obligation.rule_id]
-    parts = [f"{obligation.clause} ({rule.title}): {_trigger_phrase(obligation, state)}, {_owed(obligation)}."]
+    parts = [f"{obligation.clause} ({rule.title}): {_trigger_phrase(obligation, state)}, {_owed(obligation, state)}."]
     if obligation.kind == "review":
         parts.append("Left to judgment by the text: listed for review, not as a breach.")
         if len(obligation.evidence) > 1:
             parts.append(f"Facts that bear on it: {', '.join(obligation.evidence[1:])}.")
         return " ".join(parts)
-    if obligation.due is not None:
+    if obligation.kind == "test":
+        parts.extend(_test_sentences(obligation))
+    elif obligation.due is not None:
         parts.append(f"Due {obligation.due}: {obligation.due_basis}.")
     elif obligation.act_by is not None:
         parts.append(f"To be done by {obligation.act_by}: {obligation.due_basis}.")
@@ -54,11 +59,13 @@ def explanation(obligation: Obligation, state: AgreementState, form: CompiledFor
         met = f" on {obligation.met_on}" if obligation.met_on else ""
         if obligation.kind == "prohibition":
             parts.append(f"Permitted by the consent of {_consents(obligation)}, dated on or before the act.")
+        elif obligation.kind == "test":
+            pass  # said with the measure
         else:
             parts.append(f"Met by {', '.join(matched)}{met}.")
     elif obligation.status == Status.PENDING:
         parts.append(f"Not yet met as of {state.as_of}; still within time.")
-    if obligation.breach_start is not None:
+    if obligation.breach_start is not None and obligation.kind != "test":
         if obligation.kind == "prohibition":
             parts.append(
                 f"Breached on {obligation.breach_start}, the date of the act, with no consent that permits it."
@@ -87,6 +94,25 @@ def explanation(obligation: Obligation, state: AgreementState, form: CompiledFor
     for line in lines:
         parts.append(_remedy_sentence(line, form))
     return " ".join(parts)
+
+
+def _test_sentences(obligation: Obligation) -> list[str]:
+    """A financial test: the figures, the arithmetic and the comparison, or what is missing."""
+    if obligation.status == Status.REVIEW:
+        return [f"Not tested: {obligation.due_basis}; listed for review until they are recorded."]
+    parts = [f"Tested {obligation.due_basis}."]
+    if obligation.status == Status.FULFILLED:
+        parts.append("Met.")
+    elif obligation.breach_start is not None:
+        parts.append(
+            f"Breached from {obligation.breach_start}, the end of the period tested; "
+            "a later period does not cure it, only a waiver ends it."
+        )
+        if obligation.ended_on is not None:
+            parts.append(f"Ended on {obligation.ended_on} ({obligation.status}).")
+        else:
+            parts.append("Still open.")
+    return parts
 
 
 def _derivation_sentence(key: str, state: AgreementState, form: CompiledForm) -> str:

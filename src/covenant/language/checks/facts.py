@@ -19,8 +19,9 @@ from covenant.language.checks.common import (
     trigger_fields,
     triggers_with_paths,
 )
+from covenant.language.expressions import fields_read
 from covenant.language.loader import AGREEMENT_FILE
-from covenant.language.model import FieldTimes, Test
+from covenant.language.model import FieldTimes, FinancialTest, Test
 from covenant.language.walker import named_fact
 
 
@@ -174,6 +175,23 @@ def _copied_fields(rule: LintedRule, folder: LintFolder) -> Iterator[Problem]:
     for index, name in enumerate(getattr(rule.rule, "copy_fields", None) or []):
         if fields is not None and name not in fields:
             yield _unknown_field(rule, ["copy", index], when[0].fact, name, fields)
+
+
+def check_measure_fields(folder: LintFolder) -> Iterator[Problem]:
+    """``unknown-field``: a financial test reads a figure (or a period) its figures fact does not have."""
+    for rule in folder.rules:
+        test = rule.rule
+        if not isinstance(test, FinancialTest):
+            continue
+        fields = folder.fact_fields(test.figures.fact)
+        if fields is None:
+            continue  # an unknown fact type: check_fact_types says so
+        if test.figures.period_field not in fields:
+            path = ["figures", "period_field"]
+            yield _unknown_field(rule, path, test.figures.fact, test.figures.period_field, fields)
+        for name in fields_read(test.measure):
+            if name not in fields:
+                yield _unknown_field(rule, ["measure"], test.figures.fact, name, fields)
 
 
 def _unknown_field(
