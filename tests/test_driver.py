@@ -18,7 +18,7 @@ from .conftest import AMNIS_RULES, EXAMPLE_FACTS
 def test_every_binding_kind_has_a_handler_and_every_handler_a_kind() -> None:
     assert driver.HANDLERS.keys() == BINDING_KINDS
     assert "meet" in BINDING_KINDS and "holding_ends" in BINDING_KINDS
-    assert len(BINDING_KINDS) == 16
+    assert len(BINDING_KINDS) == 20
     assert driver.HANDLERS["meet"] is driver.Evaluation._on_meet
 
 

@@ -31,8 +31,10 @@ from covenant.engine.names import ALWAYS_TRUE, BREACH, HOLDER, OBLIGATION, PERIO
 from covenant.language.loader import RuleFolder
 from covenant.language.model import (
     Agreement,
+    DefaultRateRule,
     DeriveRule,
     DutyRule,
+    EventOfDefaultRule,
     FactPattern,
     FactTrigger,
     FieldTimes,
@@ -66,6 +68,9 @@ BindingKind = Literal[
     "holding_ends",
     "waive",
     "figures",
+    "default_breach",
+    "default_notice",
+    "election",
 ]
 BINDING_KINDS: frozenset[str] = frozenset(get_args(BindingKind))
 """Every meaning a firing can have: the evaluator checks at import that it handles exactly these."""
@@ -402,6 +407,31 @@ def _compile_test(rule: FinancialTest, form: CompiledForm) -> None:
     form.add(f"{rule.id}/figures", [{"f": _pattern(rule.figures.fact, terms)}], Binding("figures", rule.id))
 
 
+def _compile_default(rule: EventOfDefaultRule, form: CompiledForm) -> None:
+    """An Event of Default hears of each breach of the rules it rests on, and of each notice it counts from."""
+    for rests_on in rule.on_breach_of:
+        form.add(
+            f"{rule.id}/breach/{rests_on}",
+            [{"b": _pattern(BREACH, [{"rule": rests_on}])}],
+            Binding("default_breach", rule.id),
+        )
+    for index, notice in enumerate(rule.grace.notice if rule.grace else []):
+        for number, single in enumerate(_without_ors(notice)):
+            terms = _fact_terms(single, form, set())
+            suffix = f"/{number}" if number else ""
+            form.add(
+                f"{rule.id}/notice/{index}{suffix}",
+                [{"f": _pattern(single.fact, terms)}],
+                Binding("default_notice", rule.id, index),
+            )
+
+
+def _compile_default_rate(rule: DefaultRateRule, form: CompiledForm) -> None:
+    """A default rate elected by holders hears of each election; one without election needs no engine rule."""
+    if rule.elected_by is not None:
+        form.add(f"{rule.id}/election", [{"f": {"t": rule.elected_by.fact}}], Binding("election", rule.id))
+
+
 def _compile_agreement(form: CompiledForm) -> None:
     """Rules every agreement has: who holds Securities, waivers, discharge."""
     # Every session fires at least once: durable-rules leaves a session's action
@@ -431,10 +461,13 @@ def _compile_agreement(form: CompiledForm) -> None:
         assert effect.party is not None  # the model requires it
         where = [{name: scalar_json(value)} for name, value in effect.where.items()]
         suffix = f"/{number}" if number else ""
-        for scope, obligation_terms, by_terms in (
-            ("own", [], [{effect.party: {"o": "beneficiary"}}]),
-            ("shared", [{"beneficiary": "*"}], []),
-        ):
+        # A majority waives for every party: any obligation of the rule, whoever its beneficiary.
+        scopes: tuple[tuple[str, list[dict[str, Any]], list[dict[str, Any]]], ...] = (
+            (("every", [], []),)
+            if effect.given_by == "majority"
+            else (("own", [], [{effect.party: {"o": "beneficiary"}}]), ("shared", [{"beneficiary": "*"}], []))
+        )
+        for scope, obligation_terms, by_terms in scopes:
             for which, trigger_terms in (("any", [{"$nex": {"trigger": 1}}]), ("named", [{"trigger": {"o": "tid"}}])):
                 terms = [{"t": effect.on}, *where, {"rule": {"o": "rule"}}, *by_terms, *trigger_terms, ALWAYS_TRUE]
                 form.add(
@@ -453,6 +486,8 @@ _COMPILERS = {
     RemedyRule: _compile_remedy,
     ReviewRule: _compile_review,
     FinancialTest: _compile_test,
+    EventOfDefaultRule: _compile_default,
+    DefaultRateRule: _compile_default_rate,
 }
 
 

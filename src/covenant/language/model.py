@@ -322,11 +322,32 @@ class RemedyRule(_RuleBase):
     grants: list[str] = Field(min_length=1)
 
 
+class Validity(_Strict):
+    """When an act a review lists is valid: all the conditions given hold on the act's date."""
+
+    where: dict[Annotated[str, Field(pattern=FACT_NAME)], Scalar | list[Scalar]] = Field(
+        default_factory=dict, description="the act's own fields (scope: own)"
+    )
+    by_majority: Annotated[str, Field(pattern=FACT_NAME)] | None = Field(
+        default=None, description="the act's field listing the parties, who must be a majority in interest"
+    )
+    defaults_continuing: Literal["any"] | list[Annotated[str, Field(pattern=RULE_ID)]] | None = Field(
+        default=None, description="an Event of Default (any, or of these rules) continues on the act's date"
+    )
+    no_default_continuing: StrictBool = Field(default=False, description="no Event of Default continues then")
+
+
 class ReviewRule(_RuleBase):
     kind: Literal["review"]
     arises: FactTrigger | list[FactTrigger]
     bearing: list[FactPattern] = Field(
         default_factory=list, description="facts that bear on the judgment, listed as evidence"
+    )
+    valid_when: list[Validity] = Field(
+        default_factory=list, description="the act is valid when one of these holds; the report says which, and why"
+    )
+    listed: Literal["always", "when_invalid"] = Field(
+        default="always", description="when_invalid: a valid act is not listed (it simply takes effect)"
     )
 
     def triggers(self) -> list[FactTrigger]:
@@ -412,8 +433,64 @@ class FinancialTest(_RuleBase):
         return current, current.window or self.window
 
 
+class Grace(_Strict):
+    """How long a breach may last before it is an Event of Default: counted from the due date or from notice."""
+
+    days_after_due: StrictInt | None = Field(default=None, ge=0, le=MAX_DAYS)
+    business_days_after_due: StrictInt | None = Field(default=None, ge=1, le=MAX_DAYS)
+    days_after_notice: StrictInt | None = Field(default=None, ge=0, le=MAX_DAYS, description="rolled")
+    notice: list[FactPattern] = Field(
+        default_factory=list,
+        description="facts that start the notice period; each names the obligation in `rule` and `trigger`",
+    )
+
+    @model_validator(mode="after")
+    def _one_count(self) -> Grace:
+        counts = [self.days_after_due, self.business_days_after_due, self.days_after_notice]
+        if sum(count is not None for count in counts) != 1:
+            raise ValueError("give exactly one of days_after_due, business_days_after_due and days_after_notice")
+        if (self.days_after_notice is None) != (not self.notice):
+            raise ValueError("days_after_notice needs `notice` (the facts that start it), and only it does")
+        return self
+
+
+class EventOfDefaultRule(_RuleBase):
+    """An Event of Default resting on the breach of other rules: at once, after a grace period, or after notice."""
+
+    kind: Literal["default"]
+    on_breach_of: list[Annotated[str, Field(pattern=RULE_ID)]] = Field(min_length=1, max_length=50)
+    grace: Grace | None = Field(default=None, description="none: from the breach's first day")
+    remedies: list[str] = Field(default_factory=list)
+
+
+class Election(_Strict):
+    """The fact by which holders elect, and its field listing them; several add up, counted on the last one's date."""
+
+    fact: Annotated[str, Field(pattern=FACT_NAME)]
+    field: Annotated[str, Field(pattern=FACT_NAME)] = "by"
+
+
+class DefaultRateRule(_RuleBase):
+    """Each holder's remedy while an Event of Default continues: from every one, or once a majority elects."""
+
+    kind: Literal["default_rate"]
+    elected_by: Election | None = Field(
+        default=None, description="none: it runs during every Event of Default without an election"
+    )
+    owed_to: Literal["each_holder"] = "each_holder"
+    remedies: list[str] = Field(min_length=1)
+
+
 Rule = Annotated[
-    DutyRule | ProhibitionRule | DeriveRule | PeriodRule | RemedyRule | ReviewRule | FinancialTest,
+    DutyRule
+    | ProhibitionRule
+    | DeriveRule
+    | PeriodRule
+    | RemedyRule
+    | ReviewRule
+    | FinancialTest
+    | EventOfDefaultRule
+    | DefaultRateRule,
     Field(discriminator="kind"),
 ]
 
@@ -518,6 +595,10 @@ class Effect(_Strict):
     where: dict[Annotated[str, Field(pattern=FACT_NAME)], Scalar] = Field(default_factory=dict)
     does: Literal["holding_starts", "holding_ends", "principal_reduced", "interest_paid", "waives"]
     party: Annotated[str, Field(pattern=FACT_NAME)] | None = None
+    given_by: Literal["each", "majority"] = Field(
+        default="each",
+        description="waives: each party for itself (each), or a majority in interest for every party (majority)",
+    )
     by: Annotated[str, Field(pattern=FACT_NAME)] | None = None
 
     @model_validator(mode="after")

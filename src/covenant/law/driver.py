@@ -45,11 +45,12 @@ from covenant.language.model import (
 from covenant.law.agenda import Agenda
 from covenant.law.arising import Arising
 from covenant.law.deadlines import Deadlines, DueMemo
+from covenant.law.defaults import Defaults
 from covenant.law.derivations import Derivations, PeriodEnds
 from covenant.law.holdings import Holdings
 from covenant.law.measures import Measures
 from covenant.law.memory import EngineFact, ObligationFacts, WorkingMemory
-from covenant.law.obligations import PENDING, Obligation, ObligationBook
+from covenant.law.obligations import PENDING, Obligation, ObligationBook, Status
 
 
 @dataclass
@@ -137,6 +138,8 @@ class Evaluation:
             self._assert_obligation(encoding),
         )
 
+        self.defaults = Defaults(form.rules, self.book, self.calendar, self.holdings)
+
     def _assert_obligation(self, encoding: ObligationFacts) -> Callable[[Obligation], None]:
         """A test's obligation joins waivers like any other: its engine fact, triggered by the period end."""
 
@@ -171,6 +174,7 @@ class Evaluation:
                     used.add(fact.id)
             self._decide_tonight(day)
             memory.end_day()
+        self.defaults.finish(self.as_of)
         return AgreementState(
             agreement_id=self.agreement.id,
             agreement=self.agreement,
@@ -304,11 +308,22 @@ class Evaluation:
         if obligation is None or obligation.settled:
             return
         waiver = patterns["m"]
-        party = self.form.agreement.effects_doing("waives")[index].party
+        effect = self.form.agreement.effects_doing("waives")[index]
+        party = effect.party
         assert party is not None  # the model requires it
+        day = day_of(waiver["day"])
+        if effect.given_by == "majority":
+            parties = self.memory.exact_fields(waiver).get(party, ())
+            parties = [parties] if isinstance(parties, str) else list(parties)
+            if not self.holdings.permitted("majority_in_interest", parties, None, day):
+                return  # a waiver by less than a majority changes nothing (a review rule may list it)
+            obligation.note_evidence(waiver["key"])
+            self.used.add(waiver["key"])
+            self.book.end(obligation, Status.WAIVED, day)
+            return
         obligation.note_evidence(waiver["key"])
         self.used.add(waiver["key"])
-        self.book.waive(obligation, waiver[party], day_of(waiver["day"]))
+        self.book.waive(obligation, waiver[party], day)
 
     def _on_grant(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
         assert rule_id is not None
@@ -357,6 +372,24 @@ class Evaluation:
         fact = patterns["f"]
         self.measures.figures(rule_id, fact["key"], self.memory.exact_fields(fact), self.today)
 
+    def _on_default_breach(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        assert rule_id is not None
+        self.defaults.breach(rule_id, patterns["b"]["okey"])
+
+    def _on_default_notice(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        assert rule_id is not None
+        fact = patterns["f"]
+        self.used.add(fact["key"])
+        self.defaults.notice(rule_id, self.memory.exact_fields(fact), day_of(fact["day"]), fact["key"])
+
+    def _on_election(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
+        assert rule_id is not None
+        rule = self.rules[rule_id]
+        fact = patterns["f"]
+        self.used.add(fact["key"])
+        fields = self.memory.exact_fields(fact)
+        self.defaults.election(rule_id, fields, day_of(fact["day"]), fact["key"], rule.elected_by.field)
+
     def _on_period_input(self, rule_id: str | None, _i: int, _d: int, patterns: Patterns) -> None:
         assert rule_id is not None
         self.derivations.period_input(rule_id, patterns["f"], self.today)
@@ -382,6 +415,9 @@ HANDLERS: dict[str, Handler] = {
     "derive_ends": Evaluation._on_derive_ends,
     "period_input": Evaluation._on_period_input,
     "figures": Evaluation._on_figures,
+    "default_breach": Evaluation._on_default_breach,
+    "default_notice": Evaluation._on_default_notice,
+    "election": Evaluation._on_election,
 }
 """What each kind of engine firing means to the evaluation (the compiler's ``Binding.kind``)."""
 

@@ -47,7 +47,7 @@ class Obligation:
 
     rule_id: str
     clause: str
-    kind: str  # duty | prohibition | review | test
+    kind: str  # duty | prohibition | review | test | default | default_rate
     key: str
     trigger_key: str
     trigger_id: str | None  # as reported: fact id, period end, or None (fixed date)
@@ -81,6 +81,7 @@ class Obligation:
     alt: int = 0
     engine_fact: dict[str, Any] | None = None
     measure: dict[str, str] | None = None  # a financial test's value, limit and comparison
+    valid: bool | None = None  # an act listed for review: valid on its date, by the rule's valid_when
 
     @property
     def settled(self) -> bool:

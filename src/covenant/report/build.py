@@ -89,6 +89,8 @@ def build_report(state: AgreementState, form: CompiledForm) -> dict[str, Any]:
         }
         if obligation.measure is not None:
             entry["measure"] = dict(obligation.measure)
+        if obligation.valid is not None:
+            entry["valid"] = obligation.valid
         if obligation.ended_on is not None:
             entry["ended_on"] = obligation.ended_on.isoformat()
         if obligation.waived_by:

@@ -9,6 +9,8 @@ how a finding is worded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from covenant.calendar import Date, shift
 from covenant.language.compiler import CompiledForm
 from covenant.law.driver import AgreementState, Obligation
@@ -42,8 +44,13 @@ def _consents(obligation: Obligation) -> str:
 def explanation(obligation: Obligation, state: AgreementState, form: CompiledForm, lines: list[RemedyLine]) -> str:
     """One paragraph: which text, which facts, which dates, which conventions."""
     rule = form.rules[obligation.rule_id]
+    if obligation.kind in ("default", "default_rate"):
+        return " ".join([*_default_sentences(obligation, rule.title, state), *map(_sentence(form), lines)])
     parts = [f"{obligation.clause} ({rule.title}): {_trigger_phrase(obligation, state)}, {_owed(obligation, state)}."]
     if obligation.kind == "review":
+        if obligation.valid is not None:
+            parts.append(f"Listed for review: {obligation.due_basis}.")
+            return " ".join(parts)
         parts.append("Left to judgment by the text: listed for review, not as a breach.")
         if len(obligation.evidence) > 1:
             parts.append(f"Facts that bear on it: {', '.join(obligation.evidence[1:])}.")
@@ -94,6 +101,31 @@ def explanation(obligation: Obligation, state: AgreementState, form: CompiledFor
     for line in lines:
         parts.append(_remedy_sentence(line, form))
     return " ".join(parts)
+
+
+def _default_sentences(obligation: Obligation, title: str, state: AgreementState) -> list[str]:
+    """An Event of Default (what it rests on, from when, until when) or the default rate it allows."""
+    if obligation.kind == "default":
+        parts = [
+            f"{obligation.clause} ({title}): an Event of Default resting on {obligation.trigger_id}, "
+            f"{obligation.due_basis}: from {obligation.breach_start}."
+        ]
+    else:
+        evidence = ", ".join(obligation.evidence) or obligation.trigger_id
+        parts = [
+            f"{obligation.clause} ({title}): elected by {evidence} on {obligation.trigger_date} while "
+            f"{obligation.due_basis}; owed to {obligation.beneficiary}, from {obligation.breach_start}."
+        ]
+    if obligation.cured_on is not None:
+        how = "waived" if obligation.status == Status.WAIVED else "ended"
+        parts.append(f"It continued through {obligation.cured_on} ({how} then).")
+    else:
+        parts.append(f"Still continuing as of {state.as_of}.")
+    return parts
+
+
+def _sentence(form: CompiledForm) -> Callable[[RemedyLine], str]:
+    return lambda line: _remedy_sentence(line, form)
 
 
 def _test_sentences(obligation: Obligation) -> list[str]:
