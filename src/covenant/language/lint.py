@@ -32,6 +32,7 @@ from covenant.language.checks.facts import (
     check_fields,
     check_measure_fields,
     check_remedies,
+    check_rules_named,
 )
 from covenant.language.checks.references import check_references
 from covenant.language.checks.scenarios import check_scenarios
@@ -57,6 +58,7 @@ CHECKS: tuple[Check, ...] = (
     check_measure_fields,
     check_references,
     check_remedies,
+    check_rules_named,
     check_derived,
     check_dates,
     check_deadlines,

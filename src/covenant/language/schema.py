@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, TypeAdapter, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter, create_model
 
 from covenant.language.model import Agreement, Rule
 from covenant.language.vocabulary import Vocabulary, VocabularyDecl
@@ -38,9 +38,19 @@ class ExpectedRemedy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["standard_liquidated_damages", "interest", "event_of_default"]
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", description="the remedy's report_as in agreement.yaml")]
     buyer: str | None = None
     amount: Annotated[str, Field(pattern=r"^\d+\.\d{2}$", description='two decimals, e.g. "3892.03"')] | None = None
+
+
+class ExpectedMeasure(BaseModel):
+    """A financial test's figure as the report shows it: four decimals, the limit as written, the comparison."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: Annotated[str, Field(pattern=r"^-?\d+\.\d{4}$", description='four decimals, e.g. "1.4999"')]
+    limit: str
+    test: Literal["at_least", "at_most", "below", "above"]
 
 
 class ExpectedObligation(BaseModel):
@@ -60,6 +70,8 @@ class ExpectedObligation(BaseModel):
     days_in_breach: Annotated[StrictInt, Field(ge=0)] | None = None
     remedies: list[ExpectedRemedy] | None = None
     ended_on: DateText | None = None
+    measure: ExpectedMeasure | None = Field(default=None, description="a financial test's value, limit and test")
+    valid: StrictBool | None = Field(default=None, description="an act listed for review: valid or not")
 
 
 class Scenario(BaseModel):

@@ -21,7 +21,7 @@ from covenant.language.checks.common import (
 )
 from covenant.language.expressions import fields_read
 from covenant.language.loader import AGREEMENT_FILE
-from covenant.language.model import FieldTimes, FinancialTest, Test
+from covenant.language.model import EventOfDefaultRule, FieldTimes, FinancialTest, ReviewRule, Test
 from covenant.language.walker import named_fact
 
 
@@ -199,6 +199,29 @@ def _unknown_field(
 ) -> Problem:
     hint = did_you_mean(name, fields) or f"fields of {fact}: {', '.join(sorted(fields))}"
     return problem(rule, path, "unknown-field", f"a {fact} fact has no field {name!r}", hint)
+
+
+def check_rules_named(folder: LintFolder) -> Iterator[Problem]:
+    """``unknown-rule``: an Event of Default rests on, or a review counts, a rule the folder does not have."""
+    ids = {rule.rule.id for rule in folder.rules}
+    defaults = {rule.rule.id for rule in folder.rules if isinstance(rule.rule, EventOfDefaultRule)}
+    for rule in folder.rules:
+        named: list[tuple[list[int | str], str, set[str], str]] = []
+        if isinstance(rule.rule, EventOfDefaultRule):
+            named += [(["on_breach_of", i], name, ids, "a rule") for i, name in enumerate(rule.rule.on_breach_of)]
+        if isinstance(rule.rule, ReviewRule):
+            for number, alternative in enumerate(rule.rule.valid_when):
+                if isinstance(alternative.defaults_continuing, list):
+                    path: list[int | str] = ["valid_when", number, "defaults_continuing"]
+                    named += [
+                        ([*path, i], name, defaults, "an Event of Default rule (kind: default)")
+                        for i, name in enumerate(alternative.defaults_continuing)
+                    ]
+        for path, name, known, what in named:
+            if name not in known:
+                yield problem(
+                    rule, path, "unknown-rule", f"{name!r} is not {what} of this folder", did_you_mean(name, known)
+                )
 
 
 def check_remedies(folder: LintFolder) -> Iterator[Problem]:

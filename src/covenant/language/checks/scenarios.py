@@ -65,6 +65,7 @@ SCENARIO_KEYS = frozenset({"name", "title", "as_of", "facts", "rules", "expect"}
 EXPECTED_KEYS = frozenset(
     {"rule", "trigger", "beneficiary", "due", "status", "breach_start", "cured_on", "days_in_breach", "remedies"}
     | {"clause", "ended_on", "trigger_date", "waived_by", "discharged_by", "evidence", "explanation"}
+    | {"measure", "valid"}
 )
 """What a scenario file, a scenario and an expected obligation (the report's fields) may say."""
 
@@ -148,6 +149,9 @@ def _expected_entry(
         return
     fact = facts.get(trigger)
     if fact is None:
+        rests_on, _, underlying = trigger.partition("/")
+        if underlying and rests_on in rules and (underlying in facts or _is_date(underlying)):
+            return  # an Event of Default's trigger: the rule and trigger it rests on
         try:
             as_date(trigger)
         except ValueError:
@@ -156,7 +160,7 @@ def _expected_entry(
                 [*path, "trigger"],
                 f"trigger {trigger!r} is no fact of this scenario",
                 did_you_mean(trigger, facts)
-                or 'a trigger is the id of a fact under facts:, or a period end "YYYY-MM-DD"',
+                or 'a trigger is the id of a fact under facts:, a period end "YYYY-MM-DD", or RULE/TRIGGER',
             )
         return
     kinds = {getattr(t, "on", None) for t in _rule_triggers(rule)}
@@ -168,6 +172,14 @@ def _expected_entry(
             f"{', '.join(sorted(kinds))} only",
             "name the fact that makes the obligation arise",
         )
+
+
+def _is_date(text: str) -> bool:
+    try:
+        as_date(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _rule_triggers(rule: Any) -> list[Any]:
