@@ -48,7 +48,9 @@ class ExpectedMeasure(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    value: Annotated[str, Field(pattern=r"^-?\d+\.\d{4}$", description='four decimals, e.g. "1.4999"')]
+    value: Annotated[str, Field(pattern=r"^-?\d+\.\d{4}$", description='four decimals, e.g. "1.4999"')] | None = Field(
+        description="null: not computed (figures missing, or a division by zero)"
+    )
     limit: str
     test: Literal["at_least", "at_most", "below", "above"]
 

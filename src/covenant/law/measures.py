@@ -194,6 +194,8 @@ class Measures:
         for period in periods:
             if period in known:
                 self._note(obligation, known[period].fact_id)
+        comparison, bound = limit.comparison()
+        obligation.measure = {"value": None, "limit": str(bound), "test": comparison}
         missing = [period for period in periods if period not in known]
         if missing:
             obligation.status = Status.REVIEW
@@ -201,7 +203,6 @@ class Measures:
             return
         window = [(period, known[period]) for period in periods]
         computation = Computation(window, 12 // MONTHS_PER_PERIOD[rule.every])
-        comparison, bound = limit.comparison()
         try:
             value = computation.value(rule.measure)
         except UndefinedMeasure as problem:

@@ -80,7 +80,7 @@ class Obligation:
     answered: set[str] = field(default_factory=set)
     alt: int = 0
     engine_fact: dict[str, Any] | None = None
-    measure: dict[str, str] | None = None  # a financial test's value, limit and comparison
+    measure: dict[str, str | None] | None = None  # a financial test's value (None: not computed), limit, comparison
     valid: bool | None = None  # an act listed for review: valid on its date, by the rule's valid_when
 
     @property

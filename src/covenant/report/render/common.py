@@ -32,6 +32,8 @@ class RemedyWords:
     flags: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     titles: Mapping[str, str] = field(default_factory=dict)
+    everyone: str = "all Buyers"
+    """An obligation owed to every party together, in the form's word: its parties' role (all Holders)."""
 
     @staticmethod
     def of(agreement: Any) -> RemedyWords:
@@ -39,7 +41,8 @@ class RemedyWords:
         amounts, flags = agreement.remedy_kinds()
         labels = {r.report_as: r.label for r in agreement.remedies.values() if r.label}
         titles = {r.report_as: r.title for r in agreement.remedies.values() if r.title}
-        return RemedyWords(amounts, flags, labels, titles)
+        role = agreement.parties[0].role if agreement.parties else "party"
+        return RemedyWords(amounts, flags, labels, titles, f"all {role.capitalize()}s")
 
     @property
     def headline(self) -> str | None:
@@ -97,8 +100,28 @@ def money(amount: str | Decimal) -> str:
     return f"{Decimal(amount):,.2f}"
 
 
-def owed_to(obligation: Mapping[str, Any]) -> str:
-    return obligation["beneficiary"] or "all Buyers"
+COMPARISON_WORDS = {"at_least": "at least", "at_most": "at most", "below": "below", "above": "above"}
+
+
+def financial_tests(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every financial test, met or not, in the report's order: the obligations that carry a ``measure``."""
+    return [o for o in report["obligations"] if o.get("measure")]
+
+
+def measure_words(obligation: Mapping[str, Any]) -> str:
+    """``1.4999 (limit: at least 1.50)``; ``- (limit: ...)`` for a test whose figures are missing."""
+    measure = obligation["measure"]
+    return f"{measure.get('value') or '-'} (limit: {measure_limit(obligation)})"
+
+
+def measure_limit(obligation: Mapping[str, Any]) -> str:
+    """``at least 1.50``."""
+    measure = obligation["measure"]
+    return f"{COMPARISON_WORDS.get(str(measure.get('test')), str(measure.get('test')))} {measure.get('limit')}"
+
+
+def owed_to(obligation: Mapping[str, Any], words: RemedyWords | None = None) -> str:
+    return obligation["beneficiary"] or (words or NO_WORDS).everyone
 
 
 def breaches(report: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -242,4 +265,5 @@ def template_summary(report: Mapping[str, Any], words: RemedyWords) -> dict[str,
         "totals": total_lines(report, words),
         "words": words,
         "open_breaches": sum(1 for o in report["obligations"] if o["status"] == Status.BREACHED),
+        "tests": financial_tests(report),
     }

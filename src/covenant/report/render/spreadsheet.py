@@ -31,6 +31,8 @@ FIELDS = (
     "discharged_by",
 )
 TAIL = ("evidence", "explanation", "survival_note")
+MEASURE_FIELDS = ("measure_value", "measure_limit", "measure_test")
+"""A financial test's figure, limit and comparison; only in a report that has tests (a form without none)."""
 
 
 def amount_column(kind: str, buyer: str) -> str:
@@ -54,7 +56,8 @@ def columns(report: Mapping[str, Any], words: RemedyWords = NO_WORDS) -> list[st
         for buyer in buyers
     ]
     flags = [kind for kind in order if kind in flag_kinds or kind in words.flags]
-    return [*FIELDS, *amount_columns, *flags, *TAIL]
+    measured = MEASURE_FIELDS if any(o.get("measure") for o in report["obligations"]) else ()
+    return [*FIELDS, *measured, *amount_columns, *flags, *TAIL]
 
 
 def _pairs(mapping: Mapping[str, str] | None) -> str:
@@ -75,6 +78,11 @@ def row(obligation: Mapping[str, Any]) -> dict[str, str]:
             cells[amount_column(remedy["kind"], remedy["buyer"])] = remedy["amount"]
         else:
             cells[remedy["kind"]] = "yes"
+    measure = obligation.get("measure") or {}
+    for name in MEASURE_FIELDS:
+        value = measure.get(name.removeprefix("measure_"))
+        if value is not None:
+            cells[name] = str(value)
     cells["evidence"] = " ".join(obligation["evidence"])
     cells["explanation"] = obligation.get("explanation", "")
     cells["survival_note"] = obligation.get("survival_note", "")

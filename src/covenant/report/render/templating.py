@@ -58,10 +58,17 @@ def _remedy_phrases(context: JinjaContext, obligation: Mapping[str, Any]) -> lis
     return common.remedy_phrases(obligation, context.get("words", common.NO_WORDS))
 
 
+@pass_context
+def _owed_to(context: JinjaContext, obligation: Mapping[str, Any]) -> str:
+    return common.owed_to(obligation, context.get("words", common.NO_WORDS))
+
+
 def _filters() -> dict[str, Any]:
     return {
         "money": common.money,
-        "owed_to": common.owed_to,
+        "owed_to": _owed_to,
+        "measure_words": common.measure_words,
+        "measure_limit": common.measure_limit,
         "end_words": common.end_words,
         "remedy_label": _remedy_label,
         "remedy_title": _remedy_title,

@@ -30,6 +30,8 @@ from covenant.report.render.common import (
     RemedyWords,
     breaches,
     days_until,
+    financial_tests,
+    measure_words,
     money,
     owed_to,
     pending,
@@ -128,11 +130,26 @@ def _breach_table(report: Mapping[str, Any], width: int, words: RemedyWords) -> 
     table.add_column("amounts", min_width=12)
     for o in found:
         rule = Text.assemble((o["rule"], STATUS_STYLE.get(o["status"], "")), "\n", (o["trigger"] or "-", "dim"))
-        cells: list[str | Text] = [o["clause"], rule, owed_to(o)]
+        cells: list[str | Text] = [o["clause"], rule, owed_to(o, words)]
         if with_due:
             cells.append(o["due"] or "-")
         cells += [o["breach_start"], _end_cell(o), str(o["days_in_breach"]), "\n".join(remedy_phrases(o, words)) or "-"]
         table.add_row(*cells)
+    return table
+
+
+def _test_table(report: Mapping[str, Any]) -> Table | None:
+    """Every financial test, met or not: the period, the measure against its limit, the status."""
+    found = financial_tests(report)
+    if not found:
+        return None
+    failed = sum(1 for o in found if o["breach_start"])
+    table = _titled_table(f"Financial tests ({len(found)}, {failed} failed)")
+    for column in ("period", "clause", "rule", "measure", "status"):
+        table.add_column(column, no_wrap=column in ("period", "rule"))
+    for o in found:
+        status = Text(o["status"], style=STATUS_STYLE.get(o["status"], ""))
+        table.add_row(o["trigger"] or "-", o["clause"], o["rule"], measure_words(o), status)
     return table
 
 
@@ -160,9 +177,7 @@ def _changes(console: Console, changes: Mapping[str, Any], words: RemedyWords) -
 
 
 def _change_line(key: str, entry: Mapping[str, Any], words: RemedyWords) -> str:
-    who = (
-        f"{entry['clause']} {entry['rule']} ({entry['trigger'] or '-'}, owed to {entry['beneficiary'] or 'all Buyers'})"
-    )
+    who = f"{entry['clause']} {entry['rule']} ({entry['trigger'] or '-'}, owed to {owed_to(entry, words)})"
     if key == "new_breaches":
         return f"{who}: in breach from {entry['breach_start']}, {entry['status']}"
     if key == "newly_cured":
@@ -177,7 +192,7 @@ def _change_line(key: str, entry: Mapping[str, Any], words: RemedyWords) -> str:
     )
 
 
-def _next_deadlines(report: Mapping[str, Any]) -> Table | Text:
+def _next_deadlines(report: Mapping[str, Any], words: RemedyWords) -> Table | Text:
     found = pending(report)
     if not found:
         return Text("No pending deadlines.")
@@ -195,13 +210,13 @@ def _next_deadlines(report: Mapping[str, Any]) -> Table | Text:
             "-" if days is None else f"{days} d",
             o["clause"],
             o["rule"],
-            owed_to(o),
+            owed_to(o, words),
             o["trigger"] or "-",
         )
     return table
 
 
-def _every_obligation(report: Mapping[str, Any]) -> Table | Text:
+def _every_obligation(report: Mapping[str, Any], words: RemedyWords) -> Table | Text:
     """Every obligation with its status, fulfilled ones too (``check --all``): what a lawyer checks a reading with."""
     obligations = report["obligations"]
     if not obligations:
@@ -215,7 +230,7 @@ def _every_obligation(report: Mapping[str, Any]) -> Table | Text:
     for o in obligations:
         rule = Text.assemble(o["rule"], "\n", (o["trigger"] or "-", "dim"))
         status = Text(o["status"], style=STATUS_STYLE.get(o["status"], ""))
-        table.add_row(o["clause"], rule, owed_to(o), o["due"] or "-", status)
+        table.add_row(o["clause"], rule, owed_to(o, words), o["due"] or "-", status)
     return table
 
 
@@ -250,14 +265,18 @@ def render_text(
     _summary(console, report, words)
     console.print()
     console.print(_breach_table(report, width, words))
+    tests = _test_table(report)
+    if tests is not None:
+        console.print()
+        console.print(tests)
     changes = report.get("changes")
     if changes is not None:
         _changes(console, changes, words)
     console.print()
-    console.print(_next_deadlines(report))
+    console.print(_next_deadlines(report, words))
     if every:
         console.print()
-        console.print(_every_obligation(report))
+        console.print(_every_obligation(report, words))
     items = review(report)
     if items:
         console.print()

@@ -20,7 +20,15 @@ from typing import Any
 
 from covenant.calendar import Date, as_date
 from covenant.law.obligations import Status
-from covenant.report.render.common import NO_WORDS, RemedyWords, breach_end, owed_to, remedy_phrases, trigger_date
+from covenant.report.render.common import (
+    NO_WORDS,
+    RemedyWords,
+    breach_end,
+    measure_words,
+    owed_to,
+    remedy_phrases,
+    trigger_date,
+)
 
 PLOT_WIDTH = 1000
 LABEL_WIDTH = 340
@@ -116,7 +124,7 @@ def _items(report: Mapping[str, Any], dates: Mapping[str | None, str], anchors: 
 
 
 def _title(obligation: Mapping[str, Any], arose: Date, *, breach: bool, words: RemedyWords = NO_WORDS) -> str:
-    who = f"{obligation['clause']} {obligation['rule']}, owed to {owed_to(obligation)}"
+    who = f"{obligation['clause']} {obligation['rule']}, owed to {owed_to(obligation, words)}"
     trigger = f" (trigger {obligation['trigger']})" if obligation["trigger"] else ""
     if breach:
         end = obligation["cured_on"] or obligation.get("ended_on")
@@ -132,6 +140,8 @@ def _title(obligation: Mapping[str, Any], arose: Date, *, breach: bool, words: R
             f"{who}{trigger}\nIn breach from {obligation['breach_start']}, {how}: "
             f"{obligation['days_in_breach']} days" + (f"\n{amounts}" if amounts else "")
         )
+    if obligation.get("measure"):
+        return f"{who}{trigger}\nTested: {measure_words(obligation)}: {obligation['status']}"
     due = obligation["due"] or "no due date"
     return f"{who}{trigger}\nArose {arose.isoformat()}, due {due}: {obligation['status']}"
 
@@ -204,7 +214,7 @@ def build_timeline(
                     item.due.add(days=1),
                     top,
                     window_css,
-                    _title(item.obligation, item.start, breach=False),
+                    _title(item.obligation, item.start, breach=False, words=words),
                     item.anchor,
                     BAR_HEIGHT,
                 )
