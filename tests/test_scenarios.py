@@ -6,25 +6,53 @@ the interpretation memo, with the arithmetic in comments next to each amount.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from covenant.language.scenariofiles import Scenario, load_scenarios, scenario_files
+from covenant.language.vocabulary import VOCABULARY_FILE, load_vocabulary
 from covenant.law.driver import FormEvaluator
+from covenant.pipeline import evaluator_for
 from covenant.scenarios import run_scenario
 
-from .conftest import AMNIS_RULES, AMNIS_VOCABULARY
+from .conftest import ROOT
+
+FORMS = sorted(path for path in (ROOT / "rules").iterdir() if (path / "agreement.yaml").is_file())
+"""Every rule folder of the repository: a new form's scenarios run here without a line of test code."""
 
 
-def _all_scenarios() -> list[Scenario]:
-    return [s for path in scenario_files(AMNIS_RULES) for s in load_scenarios(path, AMNIS_VOCABULARY)]
+def _all_scenarios() -> list[tuple[Path, Scenario]]:
+    found = []
+    for folder in FORMS:
+        vocabulary = load_vocabulary(folder / VOCABULARY_FILE)
+        found += [(folder, s) for path in scenario_files(folder) for s in load_scenarios(path, vocabulary)]
+    return found
 
 
-SCENARIOS = _all_scenarios()
+FORM_SCENARIOS = _all_scenarios()
+SCENARIOS = [s for folder, s in FORM_SCENARIOS if folder.name == "amnis-spa-2003"]
+_EVALUATORS: dict[Path, FormEvaluator] = {}
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{s.file.rsplit('/', 1)[-1][:-5]}::{s.name}" for s in SCENARIOS])
-def test_scenario(scenario: Scenario, amnis: FormEvaluator) -> None:
-    outcome = run_scenario(scenario, amnis)
+def _evaluator(folder: Path) -> FormEvaluator:
+    if folder not in _EVALUATORS:
+        _EVALUATORS[folder] = evaluator_for(folder)
+    return _EVALUATORS[folder]
+
+
+def test_every_form_has_scenarios() -> None:
+    assert len(FORMS) >= 2
+    assert {folder for folder, _ in FORM_SCENARIOS} == set(FORMS)
+
+
+@pytest.mark.parametrize(
+    ("folder", "scenario"),
+    FORM_SCENARIOS,
+    ids=[f"{folder.name}/{s.file.rsplit('/', 1)[-1][:-5]}::{s.name}" for folder, s in FORM_SCENARIOS],
+)
+def test_scenario(folder: Path, scenario: Scenario) -> None:
+    outcome = run_scenario(scenario, _evaluator(folder))
     assert outcome.passed, "\n".join(outcome.differences)
 
 
