@@ -177,3 +177,71 @@ def test_a_report_without_tests_has_no_test_table_and_no_measure_columns() -> No
     text = CliRunner().invoke(main, ["check", str(example), "--rules", str(rules)]).stdout
     csv = CliRunner().invoke(main, ["check", str(example), "--rules", str(rules), "--format", "csv"]).stdout
     assert "Financial tests" not in text and "measure_value" not in csv
+
+
+def test_monthly_figures_tested_at_quarter_ends(tmp_path: Path) -> None:
+    """``figures.every``: the facts report months, the test runs at fiscal quarter ends over three of them."""
+    folder = _monthly_folder(tmp_path)
+    (folder / "leverage.yaml").write_text(
+        "id: leverage\nclause: 6A(1)\ntitle: leverage\nkind: test\n"
+        "text: The Company will not permit the Fixed Charges Coverage Ratio\n"
+        "every: fiscal_quarter_end\nstarting: '2020-07'\nfigures: {fact: financials, every: month_end}\n"
+        "window: 3\nmeasure: {sum: consolidated_net_income}\nlimit: {at_least: '250'}\n",
+        encoding="utf-8",
+    )
+    facts = [{"id": "c1", "type": "closing", "date": "2020-05-15"}]
+    # Fiscal quarters of the Oil-Dri form end 31 July and 31 October: May + June + July = 300, then
+    # August + September + October = 240. The months between are no test date.
+    for month, income in (("05-31", "100"), ("06-30", "100"), ("07-31", "100"), ("08-31", "80")):
+        facts.append(_financials(f"m{month}", f"2020-{month}", income, "0"))
+    for month, income in (("09-30", "80"), ("10-31", "80")):
+        facts.append(_financials(f"m{month}", f"2020-{month}", income, "0"))
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps(f) + "\n" for f in facts), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(log), "--rules", str(folder), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    tests = {o["trigger"]: o for o in json.loads(result.stdout)["obligations"] if o["rule"] == "leverage"}
+    assert {day: (o["status"], o["measure"]["value"]) for day, o in tests.items()} == {
+        "2020-07-31": ("fulfilled", "300.0000"),
+        "2020-10-31": ("breached", "240.0000"),
+    }
+
+
+def test_an_obligation_owed_to_the_party_of_a_role(tmp_path: Path) -> None:
+    """``owed_to: {role: agent}``: one obligation, owed to the agent, met by a delivery to it."""
+    folder = _monthly_folder(tmp_path)
+    agreement = folder / "agreement.yaml"
+    agreement.write_text(
+        agreement.read_text(encoding="utf-8").replace(
+            "parties:\n",
+            "parties:\n  - id: agent\n    name: The Agent\n    role: agent\n    holder: false\n",
+        ),
+        encoding="utf-8",
+    )
+    (folder / "to-agent.yaml").write_text(
+        "id: to-agent\nclause: 5A(ii)\ntitle: to the agent\nkind: duty\n"
+        "text: The Company will deliver\n"
+        "arises: {every: fiscal_year_end}\nowed_to: {role: agent}\ndue: {days_after: 120}\nwindow: {due_after_closing: true}\n"
+        "met_by:\n  - fact: delivery\n    where: {what: annual_statements, to: {same_as: beneficiary}}\n",
+        encoding="utf-8",
+    )
+    facts = [
+        {"id": "c1", "type": "closing", "date": "2020-05-15"},
+        {
+            "id": "d1",
+            "type": "delivery",
+            "date": "2020-11-02",
+            "to": "agent",
+            "what": "annual_statements",
+            "period": "2020-07-31",
+        },
+    ]
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps(f) + "\n" for f in facts), encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(log), "--rules", str(folder), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    owed = [
+        (o["beneficiary"], o["status"]) for o in json.loads(result.stdout)["obligations"] if o["rule"] == "to-agent"
+    ]
+    # 2020-07-31 + 120 days = 2020-11-28, a Saturday: due Monday 2020-11-30; delivered 2020-11-02.
+    assert owed == [("agent", "fulfilled")]

@@ -127,6 +127,7 @@ _BRANCHES = frozenset(
         "list[union[str,int,bool,decimal]]",
         "union[str,int,bool,decimal]",
         "dict[literal['buyer_in'],str]",
+        "dict[literal['role'],str]",
     }
 )
 

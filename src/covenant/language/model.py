@@ -205,7 +205,8 @@ class Permission(FactPattern):
     )
 
 
-OwedTo = Literal["all", "each_holder"] | dict[Literal["buyer_in"], str]
+OwedTo = Literal["all", "each_holder"] | dict[Literal["buyer_in"], str] | dict[Literal["role"], str]
+"""``{role: agent}``: owed to the party of agreement.yaml with that role (deliveries to the Agent)."""
 
 
 class AgainAfter(_Strict):
@@ -361,6 +362,9 @@ class Figures(_Strict):
     period_field: Annotated[str, Field(pattern=FACT_NAME)] = Field(
         default="period", description="the field holding the period's last day"
     )
+    every: Literal["month_end", "fiscal_quarter_end", "fiscal_year_end"] | None = Field(
+        default=None, description="the period each fact reports (months tested at quarter ends); default: the test's"
+    )
     where: dict[str, Condition] = Field(default_factory=dict)
 
 
@@ -404,7 +408,9 @@ class FinancialTest(_RuleBase):
     starting: str = Field(pattern=r"^\d{4}-\d{2}$", description="the first test period's month, YYYY-MM")
     ending: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$", description="the last one's, YYYY-MM")
     figures: Figures
-    window: StrictInt = Field(default=1, ge=1, le=120, description="periods ending at the test date (4: four quarters)")
+    window: StrictInt = Field(
+        default=1, ge=1, le=120, description="figures' periods ending at the test date (4: four quarters)"
+    )
     measure: Expression
     limit: Limit | None = Field(default=None, description="one limit for every test date")
     limits: list[LimitStep] = Field(default_factory=list, description="or limits by test date, in date order")

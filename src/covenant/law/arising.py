@@ -27,7 +27,18 @@ from covenant.law.obligations import PENDING, Obligation, ObligationBook
 class Arising:
     """Opens the obligations of one agreement as their triggers are matched."""
 
-    __slots__ = ("_agenda", "_assert", "_book", "_deadlines", "_derivations", "_encoding", "_memory", "_rules", "_used")
+    __slots__ = (
+        "_agenda",
+        "_assert",
+        "_book",
+        "_deadlines",
+        "_derivations",
+        "_encoding",
+        "_memory",
+        "_roles",
+        "_rules",
+        "_used",
+    )
 
     def __init__(
         self,
@@ -39,8 +50,10 @@ class Arising:
         agenda: Agenda,
         derivations: Derivations,
         used: set[str],
+        roles: dict[str, str] | None = None,
     ) -> None:
         self._rules = rules
+        self._roles = roles or {}
         self._book = book
         self._memory = memory
         self._assert = memory.assert_fact
@@ -55,7 +68,7 @@ class Arising:
         rule = self._rules[rule_id]
         trigger = rule.triggers()[index]
         fact = patterns["f"]
-        beneficiary = _beneficiary(rule.owed_to, patterns)
+        beneficiary = _beneficiary(rule.owed_to, patterns, self._roles)
         obligations = self._book.obligations
         created_before = len(obligations)
         if isinstance(rule, DutyRule):
@@ -204,10 +217,12 @@ class Arising:
         self._assert(obligation.engine_fact)
 
 
-def _beneficiary(owed_to: Any, patterns: Patterns) -> str | None:
-    """To whom a new obligation is owed: None for all the Buyers together, else one Buyer's id."""
+def _beneficiary(owed_to: Any, patterns: Patterns, roles: dict[str, str]) -> str | None:
+    """To whom a new obligation is owed: None for all the parties together, else one party's id."""
     if owed_to == "all":
         return None
     if owed_to == "each_holder":
         return patterns["h"]["buyer"]
+    if "role" in owed_to:
+        return roles.get(owed_to["role"])
     return patterns["f"].get(owed_to["buyer_in"])

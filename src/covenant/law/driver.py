@@ -127,8 +127,19 @@ class Evaluation:
         self.derivations = Derivations(form, self.memory, self.used)
         self.period_ends = PeriodEnds(form, self.agreement.fiscal_year_end, self.memory)
         encoding = ObligationFacts(form.obligation_fields)
+        roles: dict[str, str] = {}
+        for party in self.agreement.parties:
+            roles.setdefault(party.role, party.id)  # the first party of a role: the Agent
         self.arising = Arising(
-            form.rules, self.book, self.memory, encoding, self.deadlines, self.agenda, self.derivations, self.used
+            form.rules,
+            self.book,
+            self.memory,
+            encoding,
+            self.deadlines,
+            self.agenda,
+            self.derivations,
+            self.used,
+            roles,
         )
         self.measures = Measures(
             form.rules,

@@ -149,29 +149,25 @@ class Measures:
             period = as_date(str(fields[rule.figures.period_field]))
         except (KeyError, ValueError):
             return  # the vocabulary requires the field; a fact without it is not this test's
-        if not self.is_period_end(rule, period):
+        reported = rule.figures.every or rule.every
+        if not self._is_period_end(reported, period):
             return
         known = self._figures[rule_id]
         if period in known:
             return  # the first report of a period stands (the vocabulary refuses a second)
         known[period] = Figures(key, fields)
         widest = max([rule.window, *(step.window or rule.window for step in rule.limits)])
-        test_date = period
+        day = period
         for _ in range(widest):
-            self._test(rule, test_date, today)
-            test_date = self.next_period(rule, test_date)
+            if self._is_period_end(rule.every, day):
+                self._test(rule, day, today)
+            day = _step(reported, day, 1)
 
-    def is_period_end(self, rule: FinancialTest, day: Date) -> bool:
+    def _is_period_end(self, every: str, day: Date) -> bool:
         if day != month_end(day):
             return False
         months_after = (day.month - self._fiscal_month) % 12
-        return months_after % MONTHS_PER_PERIOD[rule.every] == 0
-
-    def next_period(self, rule: FinancialTest, day: Date) -> Date:
-        return month_end(add_months(day.start_of("month"), MONTHS_PER_PERIOD[rule.every]))
-
-    def previous_period(self, rule: FinancialTest, day: Date) -> Date:
-        return month_end(add_months(day.start_of("month"), -MONTHS_PER_PERIOD[rule.every]))
+        return months_after % MONTHS_PER_PERIOD[every] == 0
 
     def _in_range(self, rule: FinancialTest, test_date: Date) -> bool:
         month = f"{test_date.year:04d}-{test_date.month:02d}"
@@ -185,9 +181,8 @@ class Measures:
         if limit_and_window is None:
             return
         limit, size = limit_and_window
-        periods = [test_date]
-        while len(periods) < size:
-            periods.insert(0, self.previous_period(rule, periods[0]))
+        reported = rule.figures.every or rule.every
+        periods = [_step(reported, test_date, -back) for back in range(size - 1, -1, -1)]
         obligation = self._obligation(rule, test_date)
         if obligation is None or obligation.status not in (Status.PENDING, Status.REVIEW):
             return
@@ -202,7 +197,7 @@ class Measures:
             obligation.due_basis = "figures missing for " + ", ".join(day.isoformat() for day in missing)
             return
         window = [(period, known[period]) for period in periods]
-        computation = Computation(window, 12 // MONTHS_PER_PERIOD[rule.every])
+        computation = Computation(window, 12 // MONTHS_PER_PERIOD[reported])
         try:
             value = computation.value(rule.measure)
         except UndefinedMeasure as problem:
@@ -231,6 +226,11 @@ class Measures:
         if obligation is not None:
             self._encode(obligation)
         return obligation
+
+
+def _step(every: str, day: Date, periods: int) -> Date:
+    """The end of the period ``periods`` after (or before, when negative) the one ending on ``day``."""
+    return month_end(add_months(day.start_of("month"), periods * MONTHS_PER_PERIOD[every]))
 
 
 __all__ = ["Computation", "Figures", "Measures", "UndefinedMeasure", "shown"]
