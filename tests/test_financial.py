@@ -221,7 +221,8 @@ def test_an_obligation_owed_to_the_party_of_a_role(tmp_path: Path) -> None:
     (folder / "to-agent.yaml").write_text(
         "id: to-agent\nclause: 5A(ii)\ntitle: to the agent\nkind: duty\n"
         "text: The Company will deliver\n"
-        "arises: {every: fiscal_year_end}\nowed_to: {role: agent}\ndue: {days_after: 120}\nwindow: {due_after_closing: true}\n"
+        "arises: {every: fiscal_year_end}\nowed_to: {role: agent}\ndue: {days_after: 120}\n"
+        "window: {due_after_closing: true}\n"
         "met_by:\n  - fact: delivery\n    where: {what: annual_statements, to: {same_as: beneficiary}}\n",
         encoding="utf-8",
     )
