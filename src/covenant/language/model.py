@@ -449,6 +449,10 @@ class Grace(_Strict):
         default_factory=list,
         description="facts that start the notice period; each names the obligation in `rule` and `trigger`",
     )
+    only_for: list[Annotated[str, Field(pattern=RULE_ID)]] = Field(
+        default_factory=list,
+        description="the grace applies to breaches of these rules only; the others count from their first day",
+    )
 
     @model_validator(mode="after")
     def _one_count(self) -> Grace:
@@ -505,7 +509,7 @@ MAX_RATE = 10
 """Interest and damages rates: 1,000% a year or a month; ``1e999999`` overflowed the arithmetic."""
 
 
-PARTY_ID = r"^[a-z0-9][a-z0-9_]*$"
+PARTY_ID = r"^[a-z0-9][a-z0-9_-]*$"
 DayCount = Literal["actual/365", "actual/360", "30/360"]
 
 

@@ -131,7 +131,7 @@ class Defaults:
     ) -> tuple[Date | None, tuple[str, list[str]]]:
         """The Event of Default's first day, and why, with the notice facts it counts from."""
         grace = rule.grace
-        if grace is None:
+        if grace is None or (grace.only_for and named[0] not in grace.only_for):
             return first, ("from the breach's first day", [])
         if grace.days_after_notice is not None:
             notices = sorted(self._notices[rule.id].get(named, []))

@@ -209,6 +209,9 @@ def check_rules_named(folder: LintFolder) -> Iterator[Problem]:
         named: list[tuple[list[int | str], str, set[str], str]] = []
         if isinstance(rule.rule, EventOfDefaultRule):
             named += [(["on_breach_of", i], name, ids, "a rule") for i, name in enumerate(rule.rule.on_breach_of)]
+            resting = set(rule.rule.on_breach_of)
+            for i, name in enumerate(rule.rule.grace.only_for if rule.rule.grace else []):
+                named.append((["grace", "only_for", i], name, resting, "a rule of on_breach_of"))
         if isinstance(rule.rule, ReviewRule):
             for number, alternative in enumerate(rule.rule.valid_when):
                 if isinstance(alternative.defaults_continuing, list):
