@@ -301,10 +301,16 @@ def test_coverage_of_the_example_history(amnis: FormEvaluator) -> None:
 # --- the promise of docs/authoring.md -----------------------------------------
 
 
-def guide_files() -> dict[str, str]:
-    """The files the guide asks a lawyer to write: code blocks with a title="path"."""
+def guide_files(chapter: str | None = None) -> dict[str, str]:
+    """The files the guide asks a lawyer to write: code blocks with a title="path".
+
+    ``chapter``: only those under that ``## `` heading; else those of the first example (chapter 3).
+    """
     text = GUIDE.read_text(encoding="utf-8")
-    blocks = re.findall(r'^```\w+ title="([^"]+)"\n(.*?)^```$', text, re.M | re.S)
+    sections = re.split(r"^## ", text, flags=re.M)
+    wanted = chapter or "3. Adding a clause, step by step"
+    section = next(s for s in sections if s.startswith(wanted))
+    blocks = re.findall(r'^```\w+ title="([^"]+)"\n(.*?)^```$', section, re.M | re.S)
     return dict(blocks)
 
 
