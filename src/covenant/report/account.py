@@ -150,12 +150,22 @@ def _roles_by_type(account: Account) -> dict[str, str]:
     return roles
 
 
+_EVIDENCE_ROLE = {
+    "test": "figures of the window tested",
+    "default": "the notice it counts from",
+    "default_rate": "an election",
+}
+"""What a fact that is not the trigger did, for the obligations a breach or figures make."""
+
+
 def _role(fact: Fact, obligation: Obligation, roles: dict[str, str]) -> str:
     """What a piece of evidence did to the obligation, in a few words."""
     if fact.id == obligation.trigger_key:
         return "the trigger: the obligation arose from it"
     if fact.type in roles:
         return roles[fact.type]
+    if obligation.kind in _EVIDENCE_ROLE:
+        return _EVIDENCE_ROLE[obligation.kind]
     if obligation.kind == "review":
         return "bears on it"
     if obligation.status == Status.FULFILLED:
@@ -190,13 +200,18 @@ def _dates(account: Account) -> list[str]:
         basis = (
             "the date of the act (a prohibition)"
             if o.kind == "prohibition"
+            else "the end of the period tested"
+            if o.kind == "test"
+            else o.due_basis
+            if o.kind in ("default", "default_rate")
             else "the day after the due date"
             if o.due is not None and o.breach_start == o.due.add(days=1)
             else "the date of the trigger"
         )
         rows.append(("breach from", str(o.breach_start), basis))
     if o.cured_on is not None:
-        rows.append(("cured on", str(o.cured_on), "the date the late act took effect"))
+        ended = "the last day it continued" if o.kind in ("default", "default_rate") else None
+        rows.append(("cured on", str(o.cured_on), ended or "the date the late act took effect"))
     if o.ended_on is not None:
         rows.append(("ended on", str(o.ended_on), f"{o.status}"))
     for buyer, day in sorted(o.waived_by.items()):
@@ -282,7 +297,8 @@ def render_account(account: Account) -> str:
     o = account.obligation
     rule = account.form.rules[o.rule_id]
     calendar = _calendar(account)
-    owed = f"owed to {o.beneficiary}" if o.beneficiary else "owed to all Buyers"
+    role = account.state.agreement.parties[0].role if account.state.agreement.parties else "party"
+    owed = f"owed to {o.beneficiary}" if o.beneficiary else f"owed to all {role.capitalize()}s"
     lines = [
         f"{o.rule_id}: {rule.title}",
         f"clause {o.clause} ({display_path(account.form.files[o.rule_id])}), trigger {o.trigger_id or o.trigger_key},"
