@@ -168,3 +168,9 @@ def test_input_errors_of_the_form_exit_2(tmp_path: Path) -> None:
     lenient = covenant("check", log, "--rules", OIL_DRI_RULES, "--no-progress", "--skip-invalid")
     assert lenient.returncode == 0, lenient.stderr
     assert f"{log}:4: period: a second financials fact" in lenient.stderr
+
+
+def test_the_facts_page_says_one_financials_fact_per_period() -> None:
+    result = covenant("vocabulary", OIL_DRI_RULES)
+    assert result.returncode == 0, result.stderr
+    assert "At most one `financials` fact per `period`: a second one is an input error." in result.stdout
