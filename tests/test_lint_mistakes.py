@@ -122,5 +122,5 @@ def test_a_derive_rule_that_does_not_load_is_one_line_not_one_per_rule_using_its
     broken.write_text(broken.read_text(encoding="utf-8").replace("kind: derive", "kind: derivee"), encoding="utf-8")
     assert [format_problem(p) for p in lint(folder).problems] == [
         f"{broken}:5:1: 'derivee' is not a kind of rule: one of duty, prohibition, derive, period, remedy, review,"
-        " test (hint: did you mean 'derive'?) [language]"
+        " test, default, default_rate (hint: did you mean 'derive'?) [language]"
     ]

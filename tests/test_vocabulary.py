@@ -482,6 +482,68 @@ def test_conditions_name_one_of_fields_of_optional_fields(tmp_path: Path) -> Non
     ]
 
 
+def test_unique_names_single_fields_of_its_type_once(tmp_path: Path) -> None:
+    text = """types:
+  financials:
+    meaning: a quarter's figures
+    unique: [perod, by, period, period]
+    fields:
+      period: {type: date}
+      by: {type: list, of: party}
+"""
+    assert problems_of(tmp_path, text) == [
+        "4:14: types, financials, unique, item 1: 'perod' is not a field of this type (hint: did you mean 'period'?)",
+        "4:21: types, financials, unique, item 2: 'by' is a list; name fields of one value",
+        "4:33: types, financials, unique, item 4: 'period' is named twice",
+    ]
+
+
+def test_unique_allows_one_fact_per_value_of_its_fields() -> None:
+    """A second fact of a ``unique:`` type with the same values is an input error naming the first."""
+    declaration = {
+        "types": {
+            "closing": {"meaning": "the Closing"},
+            "financials": {
+                "meaning": "a quarter's figures",
+                "unique": ["period"],
+                "fields": {"period": {"type": "date"}, "note_to": {"type": "party", "optional": True}},
+            },
+            "certificate": {
+                "meaning": "a certificate",
+                "unique": ["to", "period"],
+                "fields": {"to": {"type": "party"}, "period": {"type": "date", "optional": True}},
+            },
+        }
+    }
+    vocabulary = build_vocabulary(VocabularyDecl.model_validate(declaration))
+    lines = [
+        {"id": "c1", "type": "closing", "date": "2020-05-15"},
+        {"id": "f1", "type": "financials", "date": "2020-09-10", "period": "2020-07-31"},
+        {"id": "f2", "type": "financials", "date": "2020-12-10", "period": "2020-10-31"},
+        {"id": "f3", "type": "financials", "date": "2020-12-11", "period": "2020-07-31"},
+        {"id": "k1", "type": "certificate", "date": "2020-12-11", "to": "pica", "period": "2020-07-31"},
+        {"id": "k2", "type": "certificate", "date": "2020-12-11", "to": "pruco", "period": "2020-07-31"},
+        {"id": "k3", "type": "certificate", "date": "2020-12-12", "to": "pica", "period": "2020-07-31"},
+        {"id": "k4", "type": "certificate", "date": "2020-12-12", "to": "pica"},
+        {"id": "k5", "type": "certificate", "date": "2020-12-13", "to": "pica"},
+    ]
+    from covenant.facts import FactReader
+
+    for lenient in (False, True):
+        reader = FactReader(vocabulary=vocabulary, lenient=lenient, check=None)
+        for number, raw in enumerate(lines, 1):
+            reader.accept(vocabulary.parse_fact(raw, "oil.jsonl", number, number - 1), raw)
+        found = [problem.format() for problem in (reader.skipped if lenient else reader.problems)]
+        assert found == [
+            "oil.jsonl:4: period: a second financials fact with period '2020-07-31'; the first is 'f1' at "
+            "oil.jsonl:2 (one financials fact per period)",
+            "oil.jsonl:7: to: a second certificate fact with to 'pica' and period '2020-07-31'; the first is 'k1' "
+            "at oil.jsonl:5 (one certificate fact per to and period)",
+        ]
+        assert [fact.id for fact in reader.facts] == ["c1", "f1", "f2", "k1", "k2", "k4", "k5"]
+    assert VOCABULARY.unique == {}
+
+
 # The checks across facts, from the declared kinds.
 
 
@@ -537,7 +599,7 @@ def test_the_shipped_vocabularies_pass_their_editor_schema() -> None:
 
     schema = json.loads((ROOT / "schemas" / "vocabulary.schema.json").read_text(encoding="utf-8"))
     template = ROOT / "src" / "covenant" / "language" / "template" / VOCABULARY_FILE
-    for path in (AMNIS_RULES / VOCABULARY_FILE, template):
+    for path in (AMNIS_RULES / VOCABULARY_FILE, template, ROOT / "rules" / "oil-dri-nppsa-2020" / VOCABULARY_FILE):
         tree = json.loads(json.dumps(read_yaml(path), default=str))
         errors = [error.message for error in jsonschema.Draft202012Validator(schema).iter_errors(tree)]
         assert errors == [], (path, errors[:3])

@@ -421,6 +421,14 @@ class FactVocabulary(Protocol):
         """Facts whose refs name nothing among ``facts``, with why (naming the refused line when there is one)."""
         ...
 
+    def unique_key(self, fact: Fact) -> tuple[Any, ...] | None:
+        """What no other fact may share with ``fact`` (its type's ``unique:`` fields' values), or ``None``."""
+        ...
+
+    def unique_problem(self, fact: Fact, first: Fact) -> Problem:
+        """The input error of ``fact``, which repeats ``first``'s ``unique:`` values."""
+        ...
+
 
 @dataclass
 class FactReader:
@@ -443,6 +451,7 @@ class FactReader:
     first_seen: dict[str, Fact] = field(default_factory=dict)
     rejected_ids: dict[str, str] = field(default_factory=dict)  # id of a rejected line -> file:line
     rejected_names: dict[str, dict[str, str]] = field(default_factory=dict)  # shared name -> value -> place
+    unique_seen: dict[tuple[Any, ...], Fact] = field(default_factory=dict)  # a type's unique: values -> first fact
 
     def resolve_refs(self) -> list[Fact]:
         """The facts whose refs resolve; in lenient mode a dangling ref skips its fact, and so on.
@@ -525,10 +534,16 @@ class FactReader:
                     fact.file, fact.line, "id", f"duplicate id {fact.id!r}; first used at {earlier.file}:{earlier.line}"
                 )
             )
+        key = self.vocabulary.unique_key(fact)
+        first = self.unique_seen.get(key) if key is not None else None
+        if first is not None:
+            line_problems.append(self.vocabulary.unique_problem(fact, first))
         if line_problems:
             self.reject(line_problems, raw if earlier is None else None)
             return
         self.first_seen[fact.id] = fact
+        if key is not None:
+            self.unique_seen[key] = fact
         self.facts.append(fact)
 
 

@@ -60,6 +60,7 @@ def agreement_checks(form: CompiledForm) -> FactCheck:
     """
     vocabulary = form.vocabulary
     buyers = frozenset(b.id for b in form.agreement.buyers)
+    word = party_word(form.agreement.buyers)
     agreement_id = form.agreement.id
     deriving = sorted(rule_id for rule_id, rule in form.rules.items() if getattr(rule, "derives", None))
     rule_ids = set(form.rules)
@@ -67,7 +68,7 @@ def agreement_checks(form: CompiledForm) -> FactCheck:
     checks_folder = {kind for of in ("rule", "clause") for kind, _ in vocabulary.fields_of_kind.get(of, ())}
 
     def check_fact(fact: Fact) -> list[Problem]:
-        problems = vocabulary.party_problems(fact, buyers, PARTY_WORD)
+        problems = vocabulary.party_problems(fact, buyers, word)
         if fact.type in checks_folder:
             problems.extend(vocabulary.folder_problems(fact, rule_ids, clauses))
         if fact.agreement is not None and fact.agreement != agreement_id:
@@ -95,7 +96,15 @@ def agreement_checks(form: CompiledForm) -> FactCheck:
 
 
 PARTY_WORD = "buyer"
-"""What the messages call a party a fact names; agreement.yaml lists them under ``buyers:`` (law/'s to generalise)."""
+"""What the messages call a party a fact names when agreement.yaml gives none (the default ``role``)."""
+
+
+def party_word(parties: Iterable[Any]) -> str:
+    """What messages call the parties: their ``role`` when they share one (``buyer``, ``holder``), else ``party``."""
+    roles = {party.role for party in parties}
+    if not roles:
+        return PARTY_WORD
+    return roles.pop() if len(roles) == 1 else "party"
 
 
 def check_as_of(as_of: Date | None) -> None:

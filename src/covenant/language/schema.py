@@ -186,6 +186,9 @@ def facts_markdown(vocabulary: Vocabulary, form: str) -> str:
             meaning = f": {kind.meaning}" if kind.meaning else ""
             words = _kind_words(kind, vocabulary.names)
             lines.append(f"- `{field_name}` ({_presence(kind)}){meaning}. {_sentence(words)}")
+        if decl.unique:
+            fields = " and ".join(f"`{field_name}`" for field_name in decl.unique)
+            lines += ["", f"At most one `{name}` fact per {fields}: a second one is an input error."]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
 

@@ -283,6 +283,8 @@ class FactTypeDecl(_Strict):
 
     meaning: Meaning
     fields: dict[Name, FieldKind] = Field(default_factory=dict)
+    unique: Annotated[list[Name], Field(min_length=1, max_length=8)] | None = None
+    """At most one fact of this type per combination of values of these fields (``[period]``)."""
 
 
 class VocabularyDecl(_Strict):
@@ -317,6 +319,8 @@ class Vocabulary:
     validate: Callable[[Any], Any] = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     """The union's pydantic-core validator itself: ``TypeAdapter.validate_python`` without its Python wrapper,
     which costs a few percent of reading a log. Set by ``build_vocabulary``."""
+    unique: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Fact type -> the fields of which no two facts of it may have the same values (its ``unique:``)."""
     ref_plan: dict[str, tuple[tuple[str, tuple[tuple[_When, str], ...], str], ...]] = field(default_factory=dict)
     """Fact type -> (ref field, its cases as (field, values) pairs -> target, the target otherwise).
 
@@ -379,6 +383,29 @@ class Vocabulary:
             agreement=model.agreement,  # type: ignore[attr-defined]
             note=model.note,  # type: ignore[attr-defined]
         )
+
+    def unique_key(self, fact: Fact) -> tuple[Any, ...] | None:
+        """What no other fact may share with ``fact``: its type and the values of its ``unique:`` fields.
+
+        ``None`` when its type declares no ``unique:``, or the fact leaves one of those fields out.
+        """
+        names = self.unique.get(fact.type)
+        if names is None:
+            return None
+        values = tuple(fact.fields.get(name) for name in names)
+        if any(value is None or isinstance(value, list) for value in values):
+            return None
+        return (fact.type, *values)
+
+    def unique_problem(self, fact: Fact, first: Fact) -> Problem:
+        """``fact`` repeats ``first``'s values of its type's ``unique:`` fields: an input error on the first field."""
+        names = self.unique[fact.type]
+        values = " and ".join(f"{name} {str(fact.fields[name])!r}" for name in names)
+        message = (
+            f"a second {fact.type} fact with {values}; the first is {first.id!r} at {first.file}:{first.line} "
+            f"(one {fact.type} fact per {' and '.join(names)})"
+        )
+        return Problem(fact.file, fact.line, names[0], message)
 
     def _field_path(self, loc: Sequence[int | str]) -> str:
         parts = [str(p) for p in loc]
@@ -590,6 +617,17 @@ def _consistency_problems(declaration: VocabularyDecl, tree: Any, display: str) 
                     problem([*at, key], f"{key}: is for an optional field; add optional: true")
                 for other, wanted in (when or {}).items():
                     _check_case(decl, other, wanted, [*at, key], problem)
+        named: set[str] = set()
+        for number, name in enumerate(decl.unique or ()):
+            at = ["types", type_name, "unique", number]
+            kind = decl.fields.get(name)
+            if kind is None:
+                problem(at, f"{name!r} is not a field of this type", did_you_mean(name, decl.fields))
+            elif isinstance(kind, ListKind):
+                problem(at, f"{name!r} is a list; name fields of one value")
+            if name in named:
+                problem(at, f"{name!r} is named twice")
+            named.add(name)
     return problems
 
 
@@ -651,6 +689,7 @@ def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -
         fields_of_kind={kind: tuple(places) for kind, places in of_kind.items()},
         conditions={kind: tuple(rules) for kind, rules in conditions.items()},
         party_fields=_by_type(of_kind.get("party", ())),
+        unique={kind: tuple(decl.unique) for kind, decl in declaration.types.items() if decl.unique},
         ref_plan={
             kind: tuple((name, *_ref_plan(ref, names)) for name, ref in fields.items()) for kind, fields in refs.items()
         },
