@@ -176,7 +176,22 @@ class PeriodTrigger(_Strict):
     due: Due | None = None
 
 
-Trigger = FactTrigger | PeriodTrigger
+class ScheduleTrigger(_Strict):
+    """An obligation arises on each date the instrument's schedule gives for payments of one kind.
+
+    ``trigger`` is the scheduled date (``2020-11-15``); the obligation is due
+    on that date, rolled by the calendar, unless ``due`` says otherwise; its
+    ``trigger.amount`` is computed from the instrument: the holder's share of
+    an installment, or the interest on its scheduled principal for the period
+    (law/schedules.py).
+    """
+
+    schedule: Literal["interest", "principal"] = Field(description="which of the instrument's schedule entries")
+    terms: dict[str, Scalar] = Field(default_factory=dict)
+    due: Due | None = Field(default=None, description="default: the scheduled date, rolled")
+
+
+Trigger = FactTrigger | PeriodTrigger | ScheduleTrigger
 
 
 class Window(_Strict):
@@ -254,7 +269,7 @@ class DutyRule(_RuleBase):
                 raise ValueError("a duty in breach from its trigger has no `due`; use `act_by` for a deadline")
             return self
         for trigger in self.triggers():
-            if trigger.due is None and self.due is None:
+            if trigger.due is None and self.due is None and not isinstance(trigger, ScheduleTrigger):
                 raise ValueError("give `due` for the rule or for each of its triggers")
         return self
 
@@ -492,7 +507,9 @@ class RemedyDefinition(_Strict):
     amount_field: Annotated[str, Field(pattern=FACT_NAME)] = Field(
         default="amount", description="the trigger's field holding the amount"
     )
-    accrues_from: Literal["breach_start", "trigger_date"] = "breach_start"
+    accrues_from: Literal["breach_start", "trigger_date", "due_date"] = Field(
+        default="breach_start", description="due_date: from the day the amount fell due, included (overdue interest)"
+    )
     description: str | None = None
 
     @model_validator(mode="after")

@@ -49,6 +49,7 @@ from covenant.law.derivations import Derivations, PeriodEnds
 from covenant.law.holdings import Holdings
 from covenant.law.memory import EngineFact, ObligationFacts, WorkingMemory
 from covenant.law.obligations import PENDING, Obligation, ObligationBook
+from covenant.law.schedules import Schedules
 
 
 @dataclass
@@ -125,8 +126,17 @@ class Evaluation:
         self.derivations = Derivations(form, self.memory, self.used)
         self.period_ends = PeriodEnds(form, self.agreement.fiscal_year_end, self.memory)
         encoding = ObligationFacts(form.obligation_fields)
+        self.schedules = Schedules(self.agreement) if form.schedules else None
         self.arising = Arising(
-            form.rules, self.book, self.memory, encoding, self.deadlines, self.agenda, self.derivations, self.used
+            form.rules,
+            self.book,
+            self.memory,
+            encoding,
+            self.deadlines,
+            self.agenda,
+            self.derivations,
+            self.used,
+            self.schedules,
         )
 
     # --- the walk -------------------------------------------------------
@@ -147,6 +157,8 @@ class Evaluation:
             self.today = day
             self._decide_duties(day)
             self.period_ends.assert_until(day)
+            if self.schedules is not None:
+                self.schedules.assert_until(day, memory)
             for fact in by_day.get(day, ()):
                 if memory.assert_user_fact(fact, day):
                     used.add(fact.id)
@@ -197,6 +209,10 @@ class Evaluation:
             for end in self.period_ends.plan(self.closing, self.as_of):
                 self.agenda.schedule(end)
             self.period_ends.assert_until(self.today)
+        if self.schedules is not None:
+            # The dates the instrument schedules after the Closing: obligations arise on them.
+            for day in self.schedules.plan(self.form.schedules, self.closing, self.as_of):
+                self.agenda.schedule(day)
 
     def _on_holding_ends(self, _rule: str | None, _i: int, _d: int, patterns: Patterns) -> None:
         buyer = patterns["o"]["buyer"]
