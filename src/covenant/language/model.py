@@ -28,7 +28,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
+from covenant.calendar import Date, add_months, as_date
 from covenant.facts import MAX_AMOUNT, MAX_SHARES
+
+LAST_SCHEDULED = Date(2199, 12, 31)
+"""An open-ended schedule (no ``last``) stops here: no fact can be dated later."""
 
 MAX_DAYS = 3_660
 """Day counts (``days_after``, ``business_days_after``, a mail delay): ten years is already no deadline."""
@@ -407,6 +411,19 @@ class ScheduledPayment(_Strict):
     last: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     amount: Decimal | None = Field(default=None, ge=0, description="principal: the total, shared pro rata")
 
+    def dates(self) -> list[Date]:
+        """``first``, then every ``every_months`` months from it (from ``first`` each time) to ``last`` included."""
+        first = as_date(self.first)
+        if self.every_months == 0:
+            return [first]
+        last = as_date(self.last) if self.last is not None else LAST_SCHEDULED
+        out = []
+        number = 0
+        while (day := add_months(first, number * self.every_months)) <= last:
+            out.append(day)
+            number += 1
+        return out
+
 
 class Interest(_Strict):
     """The instrument the parties hold: its name, the interest it bears and, where there is one, its schedule."""
@@ -415,6 +432,13 @@ class Interest(_Strict):
     rate: Decimal = Field(gt=0, le=MAX_RATE)
     day_count: DayCount = "actual/365"
     schedule: list[ScheduledPayment] = Field(default_factory=list)
+
+    def scheduled_dates(self) -> dict[str, frozenset[Date]]:
+        """Each kind of scheduled payment (``pays``) -> every date the schedule gives it."""
+        out: dict[str, set[Date]] = {}
+        for entry in self.schedule:
+            out.setdefault(entry.pays, set()).update(entry.dates())
+        return {pays: frozenset(dates) for pays, dates in out.items()}
 
 
 Instrument = Interest

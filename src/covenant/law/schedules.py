@@ -25,36 +25,11 @@ from __future__ import annotations
 import bisect
 from decimal import Decimal, localcontext
 
-from covenant.calendar import Date, add_months, as_date, month_text
+from covenant.calendar import Date, add_months, month_text
 from covenant.engine.names import PERIOD, SCHEDULED
-from covenant.language.model import Agreement, ScheduledPayment
+from covenant.language.model import Agreement
 from covenant.law.formulas import PRECISION, day_count_days, to_cents, year_days
 from covenant.law.memory import EngineFact, WorkingMemory
-
-LAST_SCHEDULED = Date(2199, 12, 31)
-"""An open-ended schedule (no ``last``) stops here: no fact can be dated later."""
-
-
-def entry_dates(entry: ScheduledPayment) -> list[Date]:
-    """The dates of one schedule entry: ``first``, then every ``every_months`` months from it to ``last``."""
-    first = as_date(entry.first)
-    if entry.every_months == 0:
-        return [first]
-    last = as_date(entry.last) if entry.last is not None else LAST_SCHEDULED
-    dates = []
-    number = 0
-    while (day := add_months(first, number * entry.every_months)) <= last:
-        dates.append(day)
-        number += 1
-    return dates
-
-
-def scheduled_dates(agreement: Agreement) -> dict[str, frozenset[Date]]:
-    """Each kind of scheduled payment (``pays``) -> every date the instrument schedules it on."""
-    out: dict[str, set[Date]] = {}
-    for entry in agreement.instrument.schedule:
-        out.setdefault(entry.pays, set()).update(entry_dates(entry))
-    return {pays: frozenset(dates) for pays, dates in out.items()}
 
 
 class Schedules:
@@ -66,7 +41,7 @@ class Schedules:
         self._instrument = agreement.instrument
         self._holders = {party.id: party.principal for party in agreement.parties if party.holder}
         self._total = sum(self._holders.values(), Decimal(0))
-        self._entries = [(entry, entry_dates(entry)) for entry in agreement.instrument.schedule]
+        self._entries = [(entry, entry.dates()) for entry in agreement.instrument.schedule]
         self._by_kind: dict[str, list[Date]] = {}
         for entry, dates in self._entries:
             self._by_kind.setdefault(entry.pays, []).extend(dates)
