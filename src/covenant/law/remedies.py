@@ -254,12 +254,12 @@ def _rate(definition: RemedyDefinition, state: AgreementState) -> Rate:
     key = (floating.index.fact, floating.index.field)
     history = state.indexes.get(key)
     if history is None:
-        history = [
-            (fact.date, Decimal(fact.fields[floating.index.field]))
-            for fact in state.facts
-            if fact.type == floating.index.fact and floating.index.field in fact.fields
+        index_facts = [
+            fact for fact in state.facts if fact.type == floating.index.fact and floating.index.field in fact.fields
         ]
+        history = [(fact.date, Decimal(fact.fields[floating.index.field])) for fact in index_facts]
         state.indexes[key] = history
+        state.facts_used.update(fact.id for fact in index_facts)  # the rate rests on them
     return Rate.floating(history, floating.margin, floating.floor, definition.less)
 
 
