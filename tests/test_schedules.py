@@ -180,3 +180,19 @@ def test_scheduled_by_must_name_a_one_of_field(tmp_path: Path) -> None:
     )
     with pytest.raises(Exception, match="not a one_of field"):
         load_vocabulary(tmp_path / VOCABULARY_FILE)
+
+
+def test_lint_says_a_schedule_the_instrument_lacks_never_arises(tmp_path: Path) -> None:
+    folder = tmp_path / "oil-dri"
+    folder.mkdir()
+    for path in OIL_DRI.glob("*.*"):
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    agreement = folder / "agreement.yaml"
+    text = agreement.read_text(encoding="utf-8")
+    agreement.write_text(text.replace("    - pays: interest\n", "    - pays: principal\n", 1), encoding="utf-8")
+    rule = folder / "1a-interest-payment.yaml"
+    rule.write_text(rule.read_text(encoding="utf-8").replace("to: trigger.amount", "to: trigger.amont"), "utf-8")
+    result = CliRunner().invoke(main, ["lint", str(folder)])
+    assert result.exit_code == 1
+    assert "instrument schedules no interest: this never arises" in result.stdout
+    assert "has no field 'amont'" in result.stdout
