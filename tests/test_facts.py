@@ -209,7 +209,8 @@ def test_offering_notice_refers_to_an_offering(tmp_path: Path) -> None:
         pytest.param('"closing"', "2: expected a JSON object ({...}) describing one fact", id="a-string"),
         pytest.param(
             '{"id": "x1", "type": "merger", "date": "2003-05-09"}',
-            "2: type: unknown fact type 'merger' (the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)",
+            "2: type: unknown fact type 'merger' "
+            "(the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)",
             id="unknown-type",
         ),
         pytest.param(
@@ -311,7 +312,8 @@ def test_every_error_of_a_file_is_listed(tmp_path: Path) -> None:
     )
     # Line 3 has two problems; both are listed (sorted by line, then message).
     assert problems_of(path) == [
-        f"{path}:2: type: unknown fact type 'merger' (the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)",
+        f"{path}:2: type: unknown fact type 'merger' "
+        "(the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)",
         f"{path}:3: date: '2003-02-30' is not a calendar date",
         f"{path}:3: colour: unknown field",
         f"{path}:5: amount: '-1' is negative; amounts are zero or more",
@@ -325,7 +327,8 @@ def test_errors_of_several_files_are_all_listed(tmp_path: Path) -> None:
     a = write(tmp_path, [CLOSING, '{"id": "x1", "type": "nope", "date": "2003-05-09"}'], "a.jsonl")
     b = write(tmp_path, ['{"id": "x2", "type": "closing", "date": "2003-13-01"}'], "b.jsonl")
     assert problems_of(a, b) == [
-        f"{a}:2: type: unknown fact type 'nope' (the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)",
+        f"{a}:2: type: unknown fact type 'nope' "
+        "(the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)",
         f"{b}:1: date: '2003-13-01' is not a calendar date",
     ]
 
@@ -440,7 +443,8 @@ def test_lenient_mode_skips_and_lists_every_bad_line(tmp_path: Path) -> None:
     log = load_fact_logs([path], AMNIS_VOCABULARY, lenient=True)
     assert [f.id for f in log.facts] == ["c1", "sc1"]
     assert [p.format() for p in log.skipped] == [
-        f"{path}:2: type: unknown fact type 'merger' (the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)",
+        f"{path}:2: type: unknown fact type 'merger' "
+        "(the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)",
         f"{path}:4: ref: no fact has id 'nothing'",
     ]
 

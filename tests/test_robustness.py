@@ -262,7 +262,8 @@ def test_lenient_mode_evaluates_the_valid_facts_and_lists_every_skipped_line(tmp
     assert "Traceback" not in result.stderr
     report = json.loads(result.stdout)
     expected = [
-        f"{log}:2: type: unknown fact type 'merger' (the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)",
+        f"{log}:2: type: unknown fact type 'merger' "
+        "(the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)",
         f"{log}:3: agreement: unknown agreement 'other'; the rules are for 'amnis-spa-2003'",
         f"{log}:4: ref: names fact 'sc1', which is invalid or was skipped ({log}:3)",
         f"{log}:5: buyer: unknown buyer 'zed'; the agreement's buyers are alpha, bristol, sds",

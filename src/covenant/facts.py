@@ -220,7 +220,10 @@ def describe_error(error: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "unknown field"
     if kind == "union_tag_invalid":
-        return f"unknown fact type {clip(repr(error['ctx']['tag']), 60)} (the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)"
+        return (
+            f"unknown fact type {clip(repr(error['ctx']['tag']), 60)}"
+            " (the types: the rule folder's vocabulary.yaml, or `covenant vocabulary RULES`)"
+        )
     if kind == "union_tag_not_found":
         return "required field is missing"
     if kind == "literal_error":

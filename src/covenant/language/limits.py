@@ -159,7 +159,9 @@ def _unknown_fact_type(rule: _Rule, node: Node) -> Iterator[Problem]:
         return
     if rule.fact_types is not None and value not in rule.fact_types and value not in rule.derived:
         yield rule.problem(
-            node.path, f"unknown fact type {value!r}: a type of this folder's vocabulary.yaml, or one a rule of this folder derives"
+            node.path,
+            f"unknown fact type {value!r}: a type of this folder's vocabulary.yaml,"
+            " or one a rule of this folder derives",
         )
 
 

@@ -244,6 +244,10 @@ def fact_problems(problems: list[Any], fact_types: Iterable[str]) -> list[Any]:
         if match:
             hint = did_you_mean(match.group(1), fact_types)
             if hint:
-                problem = replace(problem, message=match.group(0), hint=f"{hint} The types: this folder's vocabulary.yaml (`covenant vocabulary RULES`)")
+                problem = replace(
+                    problem,
+                    message=match.group(0),
+                    hint=f"{hint} The types: this folder's vocabulary.yaml (`covenant vocabulary RULES`)",
+                )
         out.append(problem)
     return out
