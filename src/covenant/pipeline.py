@@ -66,9 +66,12 @@ def agreement_checks(form: CompiledForm) -> FactCheck:
     rule_ids = set(form.rules)
     clauses = {rule.clause for rule in form.rules.values()}
     checks_folder = {kind for of in ("rule", "clause") for kind, _ in vocabulary.fields_of_kind.get(of, ())}
+    schedule = form.agreement.instrument.scheduled_dates() if vocabulary.scheduled_fields else {}
 
     def check_fact(fact: Fact) -> list[Problem]:
         problems = vocabulary.party_problems(fact, buyers, word)
+        if fact.type in vocabulary.scheduled_fields:
+            problems.extend(vocabulary.schedule_problems(fact, schedule))
         if fact.type in checks_folder:
             problems.extend(vocabulary.folder_problems(fact, rule_ids, clauses))
         if fact.agreement is not None and fact.agreement != agreement_id:

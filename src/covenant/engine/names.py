@@ -10,6 +10,8 @@ from __future__ import annotations
 OBLIGATION = "obligation"
 HOLDER = "holder"
 PERIOD = "period"
+SCHEDULED = "scheduled"
+"""A ``period`` fact's ``every`` on a date the instrument schedules (its ``pays`` says what is scheduled)."""
 BREACH = "breach"
 SESSION = "session"
 INTERNAL_TYPES = frozenset({OBLIGATION, HOLDER, PERIOD, BREACH, SESSION})

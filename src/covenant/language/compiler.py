@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from covenant.engine.names import ALWAYS_TRUE, BREACH, HOLDER, OBLIGATION, PERIOD, SESSION
+from covenant.engine.names import ALWAYS_TRUE, BREACH, HOLDER, OBLIGATION, PERIOD, SCHEDULED, SESSION
 from covenant.language.loader import RuleFolder
 from covenant.language.model import (
     Agreement,
@@ -44,6 +44,7 @@ from covenant.language.model import (
     ProhibitionRule,
     RemedyRule,
     ReviewRule,
+    ScheduleTrigger,
     Test,
     describe_reference,
     scalar_json,
@@ -99,6 +100,8 @@ class CompiledForm:
     definition: dict[str, dict[str, Any]] = field(default_factory=dict)
     bindings: dict[str, Binding] = field(default_factory=dict)
     period_kinds: set[str] = field(default_factory=set)
+    schedules: set[str] = field(default_factory=set)
+    """The kinds of scheduled payments (``pays``) some rule's ``arises: {schedule: ...}`` names."""
     period_inputs: set[str] = field(default_factory=set)
     keep_always: set[str] = field(default_factory=set)
     dated: frozenset[str] = frozenset()
@@ -241,8 +244,13 @@ def _joined_pattern(
     return {"m": _pattern(pattern.fact, terms)}, joined
 
 
-def _trigger_patterns(trigger: FactTrigger | PeriodTrigger, owed_to: Any, form: CompiledForm) -> list[dict[str, Any]]:
-    if isinstance(trigger, PeriodTrigger):
+def _trigger_patterns(
+    trigger: FactTrigger | PeriodTrigger | ScheduleTrigger, owed_to: Any, form: CompiledForm
+) -> list[dict[str, Any]]:
+    if isinstance(trigger, ScheduleTrigger):
+        form.schedules.add(trigger.schedule)
+        patterns = [{"f": _pattern(PERIOD, [{"every": SCHEDULED}, {"pays": trigger.schedule}])}]
+    elif isinstance(trigger, PeriodTrigger):
         form.period_kinds.add(trigger.every)
         terms: list[dict[str, Any]] = [{"every": trigger.every}]
         if trigger.quarters:

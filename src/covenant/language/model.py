@@ -28,8 +28,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
+from covenant.calendar import Date, add_months, as_date
 from covenant.facts import MAX_AMOUNT, MAX_SHARES
 from covenant.language.expressions import Expression
+
+LAST_SCHEDULED = Date(2199, 12, 31)
+"""An open-ended schedule (no ``last``) stops here: no fact can be dated later."""
 
 MAX_DAYS = 3_660
 """Day counts (``days_after``, ``business_days_after``, a mail delay): ten years is already no deadline."""
@@ -177,7 +181,22 @@ class PeriodTrigger(_Strict):
     due: Due | None = None
 
 
-Trigger = FactTrigger | PeriodTrigger
+class ScheduleTrigger(_Strict):
+    """An obligation arises on each date the instrument's schedule gives for payments of one kind.
+
+    ``trigger`` is the scheduled date (``2020-11-15``); the obligation is due
+    on that date, rolled by the calendar, unless ``due`` says otherwise; its
+    ``trigger.amount`` is computed from the instrument: the holder's share of
+    an installment, or the interest on its scheduled principal for the period
+    (law/schedules.py).
+    """
+
+    schedule: Literal["interest", "principal"] = Field(description="which of the instrument's schedule entries")
+    terms: dict[str, Scalar] = Field(default_factory=dict)
+    due: Due | None = Field(default=None, description="default: the scheduled date, rolled")
+
+
+Trigger = FactTrigger | PeriodTrigger | ScheduleTrigger
 
 
 class Window(_Strict):
@@ -256,7 +275,7 @@ class DutyRule(_RuleBase):
                 raise ValueError("a duty in breach from its trigger has no `due`; use `act_by` for a deadline")
             return self
         for trigger in self.triggers():
-            if trigger.due is None and self.due is None:
+            if trigger.due is None and self.due is None and not isinstance(trigger, ScheduleTrigger):
                 raise ValueError("give `due` for the rule or for each of its triggers")
         return self
 
@@ -560,6 +579,19 @@ class ScheduledPayment(_Strict):
     last: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     amount: Decimal | None = Field(default=None, ge=0, description="principal: the total, shared pro rata")
 
+    def dates(self) -> list[Date]:
+        """``first``, then every ``every_months`` months from it (from ``first`` each time) to ``last`` included."""
+        first = as_date(self.first)
+        if self.every_months == 0:
+            return [first]
+        last = as_date(self.last) if self.last is not None else LAST_SCHEDULED
+        out = []
+        number = 0
+        while (day := add_months(first, number * self.every_months)) <= last:
+            out.append(day)
+            number += 1
+        return out
+
 
 class Interest(_Strict):
     """The instrument the parties hold: its name, the interest it bears and, where there is one, its schedule."""
@@ -568,6 +600,13 @@ class Interest(_Strict):
     rate: Decimal = Field(gt=0, le=MAX_RATE)
     day_count: DayCount = "actual/365"
     schedule: list[ScheduledPayment] = Field(default_factory=list)
+
+    def scheduled_dates(self) -> dict[str, frozenset[Date]]:
+        """Each kind of scheduled payment (``pays``) -> every date the schedule gives it."""
+        out: dict[str, set[Date]] = {}
+        for entry in self.schedule:
+            out.setdefault(entry.pays, set()).update(entry.dates())
+        return {pays: frozenset(dates) for pays, dates in out.items()}
 
 
 Instrument = Interest
@@ -664,7 +703,9 @@ class RemedyDefinition(_Strict):
     amount_field: Annotated[str, Field(pattern=FACT_NAME)] = Field(
         default="amount", description="the trigger's field holding the amount"
     )
-    accrues_from: Literal["breach_start", "trigger_date"] = "breach_start"
+    accrues_from: Literal["breach_start", "trigger_date", "due_date"] = Field(
+        default="breach_start", description="due_date: from the day the amount fell due, included (overdue interest)"
+    )
     description: str | None = None
 
     @model_validator(mode="after")

@@ -250,6 +250,10 @@ def _kind_words(kind: Any, names: dict[str, tuple[str, str]], plural: bool = Fal
         return "a whole number" + (f" ({', '.join(bounds)})" if bounds else "")
     if kind.type == "text" and kind.pattern is not None:
         return f"text matching `{kind.pattern}`"
+    if kind.type == "date" and getattr(kind, "scheduled", None) is not None:
+        return (
+            f"a date the instrument's schedule (agreement.yaml) gives for the `{kind.scheduled.by}` named (YYYY-MM-DD)"
+        )
     if kind.type == "one_of":
         return "one of " + ", ".join(f"`{value}`" for value in kind.values)
     if kind.type == "ref":

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -94,10 +94,18 @@ class _Kind(_Strict):
     """An optional field that may be given only when the fact's other fields have these values."""
 
 
+class Scheduled(_Strict):
+    """The date must be one the instrument's schedule gives for the kind of payment the field ``by`` names."""
+
+    by: Name
+
+
 class DateKind(_Kind):
     """A calendar day written YYYY-MM-DD, between 1900 and 2199."""
 
     type: Literal["date"]
+    scheduled: Scheduled | None = None
+    """A date of ``agreement.yaml``'s ``instrument.schedule`` for the ``pays`` the field ``by`` gives."""
 
 
 class MonthKind(_Kind):
@@ -316,6 +324,8 @@ class Vocabulary:
     """Fact type -> (field, required (else only allowed), when) for its fields with required_when/only_when."""
     party_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Fact type -> its ``party`` fields (lists included): looked up once per fact, not searched."""
+    scheduled_fields: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Fact type -> (date field, the field naming the kind of scheduled payment) for dates with ``scheduled:``."""
     validate: Callable[[Any], Any] = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
     """The union's pydantic-core validator itself: ``TypeAdapter.validate_python`` without its Python wrapper,
     which costs a few percent of reading a log. Set by ``build_vocabulary``."""
@@ -475,6 +485,25 @@ class Vocabulary:
                     problems.append(Problem(fact.file, fact.line, name, message))
         return problems
 
+    def schedule_problems(self, fact: Fact, schedule: Mapping[str, frozenset[Any]]) -> list[Problem]:
+        """A ``scheduled:`` date must be a date the instrument schedules for the kind of payment the fact names."""
+        problems = []
+        for name, by in self.scheduled_fields.get(fact.type, ()):
+            value, pays = fact.fields.get(name), fact.fields.get(by)
+            if value is None or pays is None:
+                continue
+            dates = schedule.get(str(pays), frozenset())
+            if value in dates:
+                continue
+            if not dates:
+                message = f"{value} is not a scheduled date: agreement.yaml's instrument schedules no {pays}"
+                problems.append(Problem(fact.file, fact.line, name, message))
+                continue
+            nearest = min(dates, key=lambda day: (abs((day - value).days), day))
+            message = f"{value} is not a date the instrument schedules for {pays} ({by}); the nearest is {nearest}"
+            problems.append(Problem(fact.file, fact.line, name, message))
+        return problems
+
     def folder_problems(self, fact: Fact, rule_ids: Iterable[str], clauses: Iterable[str]) -> list[Problem]:
         """A ``rule`` field names a rule of the folder and a ``clause`` field one of its clauses."""
         problems = []
@@ -611,6 +640,14 @@ def _consistency_problems(declaration: VocabularyDecl, tree: Any, display: str) 
                 for number, case in enumerate(item.cases):
                     for other, wanted in case.when.items():
                         _check_case(decl, other, wanted, [*at, "cases", number, "when"], problem)
+            if isinstance(item, DateKind) and item.scheduled is not None:
+                by = decl.fields.get(item.scheduled.by)
+                if not isinstance(by, OneOfKind):
+                    problem(
+                        [*at, "scheduled", "by"],
+                        f"scheduled: by names {item.scheduled.by!r}, which is not a one_of field of this type",
+                        "name the field whose values are the schedule's kinds (interest, principal)",
+                    )
             for key in ("required_when", "only_when"):
                 when = getattr(kind, key)
                 if when is not None and not kind.optional:
@@ -659,6 +696,7 @@ def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -
     names: dict[str, tuple[str, str]] = {}
     of_kind: dict[str, list[tuple[str, str]]] = {}
     conditions: dict[str, list[tuple[str, bool, dict[str, Any]]]] = {}
+    scheduled: dict[str, list[tuple[str, str]]] = {}
     for type_name, decl in declaration.types.items():
         fields: dict[str, Any] = {"type": (Literal[type_name], ...)}
         for field_name, kind in decl.fields.items():
@@ -669,6 +707,8 @@ def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -
                 refs.setdefault(type_name, {})[field_name] = item
             if isinstance(item, NameKind):
                 names.setdefault(item.names, (type_name, field_name))
+            if isinstance(kind, DateKind) and kind.scheduled is not None:
+                scheduled.setdefault(type_name, []).append((field_name, kind.scheduled.by))
             for required, when in ((True, kind.required_when), (False, kind.only_when)):
                 if when is not None:
                     conditions.setdefault(type_name, []).append((field_name, required, when))
@@ -690,6 +730,7 @@ def build_vocabulary(declaration: VocabularyDecl, file: str = VOCABULARY_FILE) -
         conditions={kind: tuple(rules) for kind, rules in conditions.items()},
         party_fields=_by_type(of_kind.get("party", ())),
         unique={kind: tuple(decl.unique) for kind, decl in declaration.types.items() if decl.unique},
+        scheduled_fields={kind: tuple(pairs) for kind, pairs in scheduled.items()},
         ref_plan={
             kind: tuple((name, *_ref_plan(ref, names)) for name, ref in fields.items()) for kind, fields in refs.items()
         },

@@ -16,12 +16,13 @@ from typing import Any
 from covenant.calendar import Date, day_of, shift
 from covenant.engine.core import Patterns
 from covenant.engine.names import PERIOD
-from covenant.language.model import DutyRule, FactTrigger, ProhibitionRule, ReviewRule
+from covenant.language.model import DutyRule, FactTrigger, ProhibitionRule, ReviewRule, ScheduleTrigger
 from covenant.law.agenda import Agenda
 from covenant.law.deadlines import Deadlines, in_window
 from covenant.law.derivations import Derivations
 from covenant.law.memory import EngineFact, ObligationFacts, WorkingMemory
 from covenant.law.obligations import PENDING, Obligation, ObligationBook
+from covenant.law.schedules import Schedules
 
 
 class Arising:
@@ -37,6 +38,7 @@ class Arising:
         "_memory",
         "_roles",
         "_rules",
+        "_schedules",
         "_used",
     )
 
@@ -51,9 +53,11 @@ class Arising:
         derivations: Derivations,
         used: set[str],
         roles: dict[str, str] | None = None,
+        schedules: Schedules | None = None,
     ) -> None:
         self._rules = rules
         self._roles = roles or {}
+        self._schedules = schedules
         self._book = book
         self._memory = memory
         self._assert = memory.assert_fact
@@ -146,19 +150,26 @@ class Arising:
             self._duty_from_trigger(rule, trigger, index, fact, beneficiary, anchor, today)
             return
         due_rule = trigger.due or rule.due
-        due, basis = self._deadlines.due(due_rule, anchor)
+        if due_rule is None:  # a scheduled date: due that day, rolled
+            due, basis = self._deadlines.scheduled(anchor)
+        else:
+            due, basis = self._deadlines.due(due_rule, anchor)
         if not in_window(rule, due, trigger, anchor, closing):
             return
-        trigger_id = None if due_rule.date is not None else fact["key"]
+        trigger_id = None if due_rule is not None and due_rule.date is not None else fact["key"]
         obligation = self._open(
             rule, index, fact, beneficiary, due, trigger.terms, fact["key"], trigger_id, "duty", today
         )
         if obligation is None:
             return
         obligation.due_basis = basis
+        if isinstance(trigger, ScheduleTrigger) and self._schedules is not None:
+            amount, words = self._schedules.amount(trigger.schedule, anchor, beneficiary, closing)
+            obligation.trigger_fields["amount"] = amount
+            obligation.due_basis = f"{basis}; amount {words}"
         assert obligation.engine_fact is not None
         last_day = due
-        if due_rule.extended_by:
+        if due_rule is not None and due_rule.extended_by:
             # No breach while more time may still be asked for.
             last_day = self._deadlines.latest_extension(due, due_rule.extended_by)
             obligation.engine_fact["ext_deadline"] = last_day.toordinal()

@@ -58,6 +58,14 @@ class Deadlines:
         day = calendar.rolled(raw) if roll else raw
         return day, rolled_basis(f"the fixed date {raw}", raw, day, rolled, calendar)
 
+    def scheduled(self, day: Date) -> tuple[Date, str]:
+        """A scheduled date as a deadline: the date itself, rolled by the agreement's convention."""
+        calendar = self.calendar
+        roll = calendar.roll == "following"
+        rolled = "rolled to the next business day" if roll else "not rolled"
+        due = calendar.rolled(day) if roll else day
+        return due, rolled_basis(f"the scheduled date {day}", day, due, rolled, calendar)
+
     def latest_extension(self, due: Date, extensions: list[Extension]) -> Date:
         """The last day an extension may still be asked for: breach is not decided before it."""
         return max(self.calendar.business_days_after(due, e.no_later_than_business_days_after_due) for e in extensions)

@@ -51,6 +51,7 @@ from covenant.law.holdings import Holdings
 from covenant.law.measures import Measures
 from covenant.law.memory import EngineFact, ObligationFacts, WorkingMemory
 from covenant.law.obligations import PENDING, Obligation, ObligationBook, Status
+from covenant.law.schedules import Schedules
 
 
 @dataclass
@@ -130,6 +131,7 @@ class Evaluation:
         roles: dict[str, str] = {}
         for party in self.agreement.parties:
             roles.setdefault(party.role, party.id)  # the first party of a role: the Agent
+        self.schedules = Schedules(self.agreement) if form.schedules else None
         self.arising = Arising(
             form.rules,
             self.book,
@@ -140,6 +142,7 @@ class Evaluation:
             self.derivations,
             self.used,
             roles,
+            self.schedules,
         )
         self.measures = Measures(
             form.rules,
@@ -180,6 +183,8 @@ class Evaluation:
             self.today = day
             self._decide_duties(day)
             self.period_ends.assert_until(day)
+            if self.schedules is not None:
+                self.schedules.assert_until(day, memory)
             for fact in by_day.get(day, ()):
                 if memory.assert_user_fact(fact, day):
                     used.add(fact.id)
@@ -231,6 +236,10 @@ class Evaluation:
             for end in self.period_ends.plan(self.closing, self.as_of):
                 self.agenda.schedule(end)
             self.period_ends.assert_until(self.today)
+        if self.schedules is not None:
+            # The dates the instrument schedules after the Closing: obligations arise on them.
+            for day in self.schedules.plan(self.form.schedules, self.closing, self.as_of):
+                self.agenda.schedule(day)
 
     def _on_holding_ends(self, _rule: str | None, _i: int, _d: int, patterns: Patterns) -> None:
         buyer = patterns["o"]["buyer"]

@@ -254,13 +254,23 @@ def _rate(definition: RemedyDefinition, state: AgreementState) -> Rate:
     key = (floating.index.fact, floating.index.field)
     history = state.indexes.get(key)
     if history is None:
-        history = [
-            (fact.date, Decimal(fact.fields[floating.index.field]))
-            for fact in state.facts
-            if fact.type == floating.index.fact and floating.index.field in fact.fields
+        index_facts = [
+            fact for fact in state.facts if fact.type == floating.index.fact and floating.index.field in fact.fields
         ]
+        history = [(fact.date, Decimal(fact.fields[floating.index.field])) for fact in index_facts]
         state.indexes[key] = history
+        state.facts_used.update(fact.id for fact in index_facts)  # the rate rests on them
     return Rate.floating(history, floating.margin, floating.floor, definition.less)
+
+
+def _accrual_start(obligation: Obligation, definition: RemedyDefinition) -> Date:
+    """The first day a remedy accrues: the trigger's date, the due date (an overdue amount), or the breach's start."""
+    if definition.accrues_from == "trigger_date":
+        return obligation.trigger_date
+    if definition.accrues_from == "due_date" and obligation.due is not None:
+        return obligation.due
+    assert obligation.breach_start is not None  # remedy_lines asks only for a breach
+    return obligation.breach_start
 
 
 def remedy_lines(
@@ -286,7 +296,7 @@ def remedy_lines(
                 ]
             )
             end_exclusive = shift(stop, 1)
-            start = obligation.trigger_date if definition.accrues_from == "trigger_date" else obligation.breach_start
+            start = _accrual_start(obligation, definition)
             if definition.formula == "monthly_rates_on_outstanding":
                 computation = monthly_rates_on_outstanding(ledgers[buyer], definition.rates, start, end_exclusive)
                 lines.append(

@@ -18,6 +18,7 @@ from typing import Any
 
 from covenant.calendar import BusinessCalendar
 from covenant.diagnostics import InputError, Problem
+from covenant.engine.names import SCHEDULED
 from covenant.facts import Fact
 from covenant.language.compiler import CompiledForm
 from covenant.law.driver import AgreementState, Obligation
@@ -182,6 +183,8 @@ def _dates(account: Account) -> list[str]:
     arose_from = (
         f"the date of {o.trigger_key}"
         if o.trigger_key in _facts(account)
+        else f"the date the instrument schedules, {o.trigger_id}"
+        if o.trigger_fields.get("every") == SCHEDULED
         else f"the end of the period {o.trigger_id}"
         if o.trigger_id
         else f"the {account.state.agreement.start_word()}"

@@ -19,7 +19,7 @@ from covenant.diagnostics import InputError
 from covenant.language.compiler import Binding, CompiledForm
 from covenant.language.lint import triggers_with_paths
 from covenant.language.loader import locate, read_yaml
-from covenant.language.model import PeriodTrigger
+from covenant.language.model import PeriodTrigger, ScheduleTrigger
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,8 @@ def _gaps(coverage: Coverage, form: CompiledForm) -> list[Gap]:
 
 
 def _describe_trigger(trigger: Any) -> str:
+    if isinstance(trigger, ScheduleTrigger):
+        return f"each scheduled date of {trigger.schedule}"
     if isinstance(trigger, PeriodTrigger):
         quarters = f" quarters {trigger.quarters}" if trigger.quarters else ""
         return f"every {trigger.every}{quarters}"

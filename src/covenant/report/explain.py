@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from covenant.calendar import Date, shift
+from covenant.engine.names import SCHEDULED
 from covenant.language.compiler import CompiledForm
 from covenant.law.driver import AgreementState, Obligation
 from covenant.law.obligations import Status
@@ -32,6 +33,8 @@ def _trigger_phrase(obligation: Obligation, state: AgreementState) -> str:
         detail = fact.fields.get("form") or fact.fields.get("what") or ""
         detail = f" {detail}" if detail else ""
         return f"arose from {fact.id} ({fact.type}{detail} of {fact.date})"
+    if obligation.trigger_fields.get("every") == SCHEDULED:
+        return f"arose on the date the instrument schedules, {obligation.trigger_id}"
     if obligation.trigger_id is not None:
         return f"arose at the end of the period {obligation.trigger_id}"
     return f"arose at the {state.agreement.start_word()} ({obligation.trigger_date})"

@@ -20,13 +20,15 @@ from covenant.diagnostics import Problem
 from covenant.engine.names import INTERNAL_TYPES
 from covenant.language.limits import FACT_NAME_KEYS
 from covenant.language.loader import LoadedFolder, SourcedRule, locate
-from covenant.language.model import PeriodTrigger
+from covenant.language.model import PeriodTrigger, ScheduleTrigger
 from covenant.language.scenariofiles import Scenario
 from covenant.language.walker import Node
 
 __all__ = ["FACT_NAME_KEYS", "PERIOD_FIELDS", "Check", "LintFolder", "LintedRule", "ScenarioFileTree"]
 
 PERIOD_FIELDS = frozenset({"date", "month", "quarter"})
+SCHEDULE_FIELDS = frozenset({"date", "month", "amount"})
+"""What ``trigger.<field>`` may name for ``arises: {schedule: ...}``: the date, and each holder's computed amount."""
 """What a period trigger (``every: month_end``) offers to ``same_as: trigger.<field>``."""
 
 
@@ -145,6 +147,8 @@ def trigger_fields(trigger: Any, folder: LintFolder) -> frozenset[str] | None:
     """What ``trigger.<field>`` may name for one trigger; None when unknown."""
     if isinstance(trigger, PeriodTrigger):
         return PERIOD_FIELDS
+    if isinstance(trigger, ScheduleTrigger):
+        return SCHEDULE_FIELDS
     name = getattr(trigger, "on", None)
     if name is None:
         return None

@@ -15,7 +15,7 @@ from covenant.language.checks.common import (
     trigger_fields,
     triggers_with_paths,
 )
-from covenant.language.model import PeriodTrigger, Test, describe_reference
+from covenant.language.model import PeriodTrigger, ScheduleTrigger, Test, describe_reference
 from covenant.language.walker import Node
 
 
@@ -63,6 +63,16 @@ def check_references(folder: LintFolder) -> Iterator[Problem]:
                     f"quarters only apply to every: fiscal_quarter_end, not {trigger.every}",
                     "remove quarters, or use every: fiscal_quarter_end",
                 )
+            if isinstance(trigger, ScheduleTrigger) and folder.agreement is not None:
+                scheduled = {entry.pays for entry in folder.agreement.instrument.schedule}
+                if trigger.schedule not in scheduled:
+                    yield problem(
+                        rule,
+                        [*path, "schedule"],
+                        "never-matches",
+                        f"agreement.yaml's instrument schedules no {trigger.schedule}: this never arises",
+                        "add an entry with pays: " + trigger.schedule + " to instrument.schedule in agreement.yaml",
+                    )
         for index, meeting in enumerate(getattr(rule.rule, "met_by", None) or []):
             target = getattr(meeting, "to", None)
             if getattr(meeting, "adding_up", None) and isinstance(target, str):
@@ -105,7 +115,13 @@ def _reference_problems(
         if head == "trigger" and tail not in (None, "id", "date"):
             fields = trigger_fields(trigger, folder)
             if fields is not None and tail not in fields:
-                kind = f"every: {trigger.every}" if isinstance(trigger, PeriodTrigger) else f"a {trigger.on} fact"
+                kind = (
+                    f"every: {trigger.every}"
+                    if isinstance(trigger, PeriodTrigger)
+                    else f"schedule: {trigger.schedule}"
+                    if isinstance(trigger, ScheduleTrigger)
+                    else f"a {trigger.on} fact"
+                )
                 lacking.append(f"{where} ({kind})")
                 known |= fields
         elif head == "terms" and tail not in (getattr(trigger, "terms", None) or {}):

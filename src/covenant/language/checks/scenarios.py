@@ -30,6 +30,7 @@ def check_scenarios(folder: LintFolder) -> Iterator[Problem]:
     vocabulary = folder.vocabulary
     if vocabulary is None:  # without the form's vocabulary no scenario file was read (lint.py)
         return
+    schedule = folder.agreement.instrument.scheduled_dates() if folder.agreement and vocabulary.scheduled_fields else {}
     for linted in folder.scenario_files:
         tree = linted.tree
         yield from _unknown_keys(linted, [], tree, SCENARIO_FILE_KEYS)
@@ -56,6 +57,9 @@ def check_scenarios(folder: LintFolder) -> Iterator[Problem]:
             for fact in scenario.facts:
                 for problem in vocabulary.folder_problems(fact, rules, clauses):
                     yield dataclasses.replace(problem, code="scenario")
+                if schedule:
+                    for problem in vocabulary.schedule_problems(fact, schedule):
+                        yield dataclasses.replace(problem, code="scenario")
             for number, entry in enumerate(scenario.expect):
                 yield from _expected_entry(linted, [*at, "expect", number], entry, rules, buyers, facts)
 
