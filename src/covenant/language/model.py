@@ -703,6 +703,10 @@ class RemedyDefinition(_Strict):
     amount_field: Annotated[str, Field(pattern=FACT_NAME)] = Field(
         default="amount", description="the trigger's field holding the amount"
     )
+    excluding_overdue: list[Annotated[str, Field(pattern=RULE_ID)]] = Field(
+        default_factory=list,
+        description="on outstanding_principal: less what of it is overdue under these rules, which bears its own",
+    )
     accrues_from: Literal["breach_start", "trigger_date", "due_date"] = Field(
         default="breach_start", description="due_date: from the day the amount fell due, included (overdue interest)"
     )

@@ -245,6 +245,41 @@ def _unpaid(amount: Decimal, payments: list[tuple[Date, Decimal]]) -> Callable[[
     return unpaid_on
 
 
+def _overdue(state: AgreementState, holder: str, rules: list[str]) -> list[Obligation]:
+    """The holder's breached obligations of these rules: amounts overdue that bear their own default interest."""
+    if not rules:
+        return []
+    return [
+        o
+        for o in state.obligations.values()
+        if o.rule_id in rules and o.beneficiary == holder and o.breach_start is not None and o.due is not None
+    ]
+
+
+def _principal_less_overdue(
+    principal_on: Callable[[Date], Decimal], changes: list[Date], overdue: list[Obligation]
+) -> tuple[Callable[[Date], Decimal], list[Date]]:
+    """Outstanding principal less what of it is overdue on each day (from its due date to the day it is paid).
+
+    No day of principal bears a default rate twice: an overdue installment
+    bears the rate on overdue payments, so an election's base leaves it out.
+    """
+    if not overdue:
+        return principal_on, changes
+    parts = []
+    for obligation in overdue:
+        assert obligation.due is not None
+        amount = Decimal(obligation.trigger_fields.get("amount", Decimal(0)))
+        parts.append((obligation.due, _unpaid(amount, obligation.payments)))
+        changes = [*changes, obligation.due, *(day for day, _ in obligation.payments)]
+
+    def base_on(day: Date) -> Decimal:
+        overdue_now = sum((unpaid_on(day) for due, unpaid_on in parts if due <= day), Decimal(0))
+        return max(principal_on(day) - overdue_now, Decimal(0))
+
+    return base_on, changes
+
+
 def _rate(definition: RemedyDefinition, state: AgreementState) -> Rate:
     """The remedy's rate: fixed, or floating on an index whose history the facts give (read once per evaluation)."""
     floating = definition.floating
@@ -331,13 +366,13 @@ def remedy_lines(
                     )
                 else:
                     ledger = ledgers[buyer]
-                    computation = interest_over_period(
+                    base_on, changes = _principal_less_overdue(
                         ledger.principal_on,
-                        (day for day, _ in ledger.conversions),
-                        rate,
-                        start,
-                        end_exclusive,
-                        definition.day_count,
+                        [day for day, _ in ledger.conversions],
+                        _overdue(state, buyer, definition.excluding_overdue),
+                    )
+                    computation = interest_over_period(
+                        base_on, changes, rate, start, end_exclusive, definition.day_count
                     )
             lines.append(
                 RemedyLine(
