@@ -597,9 +597,23 @@ class Interest(_Strict):
     """The instrument the parties hold: its name, the interest it bears and, where there is one, its schedule."""
 
     name: str | None = Field(default=None, description="the form's word: Debentures, Notes, Term Loan")
-    rate: Decimal = Field(gt=0, le=MAX_RATE)
+    rate: Decimal | None = Field(default=None, gt=0, le=MAX_RATE, description="a fixed rate; or give floating")
+    floating: FloatingRate | None = Field(
+        default=None, description="a rate that follows an index (the Prime Rate plus a margin), day by day"
+    )
     day_count: DayCount = "actual/365"
     schedule: list[ScheduledPayment] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Interest:
+        if (self.rate is None) == (self.floating is None):
+            raise ValueError("give exactly one of `rate` (fixed) and `floating` (an index plus a margin)")
+        return self
+
+    @property
+    def fixed_rate(self) -> Decimal:
+        """The fixed rate; a floating instrument's accrues nothing in the ledgers (their formulas need a fixed one)."""
+        return self.rate if self.rate is not None else Decimal(0)
 
     def scheduled_dates(self) -> dict[str, frozenset[Date]]:
         """Each kind of scheduled payment (``pays``) -> every date the schedule gives it."""
@@ -677,6 +691,9 @@ class FloatingRate(_Strict):
     index: IndexRate
     margin: Decimal = Field(default=Decimal(0), ge=-MAX_RATE, le=MAX_RATE)
     floor: Decimal | None = Field(default=None, ge=0, le=MAX_RATE)
+
+
+Interest.model_rebuild()
 
 
 class RemedyDefinition(_Strict):

@@ -131,7 +131,7 @@ class Evaluation:
         roles: dict[str, str] = {}
         for party in self.agreement.parties:
             roles.setdefault(party.role, party.id)  # the first party of a role: the Agent
-        self.schedules = Schedules(self.agreement) if form.schedules else None
+        self.schedules = Schedules(self.agreement, self.facts) if form.schedules else None
         self.arising = Arising(
             form.rules,
             self.book,

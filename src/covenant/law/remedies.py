@@ -181,7 +181,7 @@ def ledgers_from_facts(facts: Iterable[Fact], agreement: Agreement, closing: Dat
     """Each party's ledger of the instrument: principal reduced and interest paid by the declared effects."""
     instrument = agreement.instrument
     ledgers = {
-        party.id: BuyerLedger(party.principal, instrument.rate, closing, instrument.day_count)
+        party.id: BuyerLedger(party.principal, instrument.fixed_rate, closing, instrument.day_count)
         for party in agreement.parties
     }
     facts = tuple(facts)

@@ -23,22 +23,37 @@ Each holder's amount is rounded half-up to the cent once. Money is Decimal.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from decimal import Decimal, localcontext
 
 from covenant.calendar import Date, add_months, month_text
 from covenant.engine.names import PERIOD, SCHEDULED
+from covenant.facts import Fact
 from covenant.language.model import Agreement
-from covenant.law.formulas import PRECISION, day_count_days, to_cents, year_days
+from covenant.law.formulas import PRECISION, Rate, day_count_days, interest_over_period, to_cents, year_days
 from covenant.law.memory import EngineFact, WorkingMemory
 
 
 class Schedules:
     """One agreement's schedule: the dates to put on the agenda and each holder's amount on each."""
 
-    __slots__ = ("_by_kind", "_entries", "_holders", "_installments", "_instrument", "_memo", "_queue", "_total")
+    __slots__ = (
+        "_by_kind",
+        "_entries",
+        "_facts",
+        "_holders",
+        "_installments",
+        "_instrument",
+        "_memo",
+        "_queue",
+        "_rate",
+        "_total",
+    )
 
-    def __init__(self, agreement: Agreement) -> None:
+    def __init__(self, agreement: Agreement, facts: Iterable[Fact] = ()) -> None:
         self._instrument = agreement.instrument
+        self._facts = tuple(facts)  # a floating rate's index history
+        self._rate: Rate | None = None
         self._holders = {party.id: party.principal for party in agreement.parties if party.holder}
         self._total = sum(self._holders.values(), Decimal(0))
         self._entries = [(entry, entry.dates()) for entry in agreement.instrument.schedule]
@@ -148,9 +163,28 @@ class Schedules:
             start = add_months(day, -months) if months else day
         instrument = self._instrument
         base = self.scheduled_principal(holder, start)
+        if instrument.floating is not None:
+            # Day by day on the index (the Contract Rate: Prime + 7.75%), split where it changes.
+            computation = interest_over_period(
+                lambda _day: base, (), self._floating_rate(), start, day, instrument.day_count
+            )
+            return computation.amount, f"{computation.summary} = {computation.amount:.2f}"
+        assert instrument.rate is not None  # the model requires one of the two
         days = day_count_days(start, day, instrument.day_count)
         year = year_days(instrument.day_count)
         with localcontext(PRECISION):
             amount = to_cents(base * instrument.rate * days / Decimal(year))
         rate = (instrument.rate * 100).normalize()
         return amount, f"{base:.2f} x {rate:f}% x {days}/{year} ({start} to {day}) = {amount:.2f}"
+
+    def _floating_rate(self) -> Rate:
+        floating = self._instrument.floating
+        assert floating is not None
+        if self._rate is None:
+            history = [
+                (fact.date, Decimal(fact.fields[floating.index.field]))
+                for fact in self._facts
+                if fact.type == floating.index.fact and floating.index.field in fact.fields
+            ]
+            self._rate = Rate.floating(history, floating.margin, floating.floor)
+        return self._rate
