@@ -835,6 +835,11 @@ class Agreement(_Strict):
             for effect in self.effects_doing("holding_starts")
         )
 
+    def everyone(self) -> str:
+        """An obligation owed to all the holders together, in the form's word: all Buyers, all Holders, all Lenders."""
+        holders = [party for party in self.parties if party.holder] or self.parties
+        return f"all {holders[0].role.capitalize()}s" if holders else "all parties"
+
     def start_word(self) -> str:
         """The form's word for the day the holdings start: its first `holding_starts` fact type, capitalised."""
         starts = self.effects_doing("holding_starts")

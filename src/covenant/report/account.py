@@ -300,8 +300,7 @@ def render_account(account: Account) -> str:
     o = account.obligation
     rule = account.form.rules[o.rule_id]
     calendar = _calendar(account)
-    role = account.state.agreement.parties[0].role if account.state.agreement.parties else "party"
-    owed = f"owed to {o.beneficiary}" if o.beneficiary else f"owed to all {role.capitalize()}s"
+    owed = f"owed to {o.beneficiary}" if o.beneficiary else f"owed to {account.state.agreement.everyone()}"
     lines = [
         f"{o.rule_id}: {rule.title}",
         f"clause {o.clause} ({display_path(account.form.files[o.rule_id])}), trigger {o.trigger_id or o.trigger_key},"

@@ -22,8 +22,7 @@ from covenant.law.remedies import RemedyLine
 def _owed(obligation: Obligation, state: AgreementState) -> str:
     if obligation.beneficiary:
         return f"owed to {obligation.beneficiary}"
-    role = state.agreement.parties[0].role if state.agreement.parties else "party"
-    return f"owed to all {role.capitalize()}s"
+    return f"owed to {state.agreement.everyone()}"
 
 
 def _trigger_phrase(obligation: Obligation, state: AgreementState) -> str:

@@ -41,8 +41,7 @@ class RemedyWords:
         amounts, flags = agreement.remedy_kinds()
         labels = {r.report_as: r.label for r in agreement.remedies.values() if r.label}
         titles = {r.report_as: r.title for r in agreement.remedies.values() if r.title}
-        role = agreement.parties[0].role if agreement.parties else "party"
-        return RemedyWords(amounts, flags, labels, titles, f"all {role.capitalize()}s")
+        return RemedyWords(amounts, flags, labels, titles, agreement.everyone())
 
     @property
     def headline(self) -> str | None:
