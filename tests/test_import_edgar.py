@@ -10,6 +10,7 @@ row are made here from them; the round trip runs the facts written through
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -350,3 +351,14 @@ def test_imported_filings_are_read_by_check_as_the_hand_kept_ones(tmp_path: Path
     without = [f for f in kept if f.get("ref") not in accession.values()]
     kept_log.write_text("".join(json.dumps(f) + "\n" for f in without), encoding="utf-8")
     assert sec_reports(kept_log) != expected  # without the imported filings every report is missing
+
+
+def test_without_rules_the_only_form_under_rules_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(AMNIS_RULES, tmp_path / "rules" / "amnis-spa-2003")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["import", "edgar", str(ONE_D)])
+    assert [f["form"] for f in facts_of(result)] == ["D"]
+    shutil.copytree(AMNIS_RULES, tmp_path / "rules" / "another-form")
+    result = CliRunner().invoke(main, ["import", "edgar", str(ONE_D)])
+    assert result.exit_code == 2
+    assert "give --rules DIR, the form whose vocabulary.yaml declares imports (2 forms in rules/)" in result.stderr
