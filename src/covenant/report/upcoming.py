@@ -100,7 +100,8 @@ def calendar_duties(window: Window) -> Iterator[Entry]:
                 if trigger.quarters and quarter not in trigger.quarters:
                     continue
                 due_rule = trigger.due or rule.due
-                assert due_rule is not None  # the model requires one when breach is not from the trigger
+                if due_rule is None:
+                    continue  # in breach from its trigger unless met by then: no deadline to list
                 due, basis = window.deadlines.due(due_rule, end)
                 if not window.inside(due) or not in_window(rule, due, trigger, end, state.closing):
                     continue
