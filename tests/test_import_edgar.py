@@ -218,7 +218,7 @@ def test_from_to_forms_cik_and_agreement(tmp_path: Path) -> None:
     assert "another company (--cik)" in result.stderr
 
 
-def test_importing_twice_or_beside_a_hand_kept_log_never_duplicates(tmp_path: Path) -> None:
+def test_importing_twice_or_beside_a_hand_kept_log_records_each_filing_once(tmp_path: Path) -> None:
     first = tmp_path / "edgar.jsonl"
     assert run(LEARN_CW, "-o", first).exit_code == 0
     again = run(LEARN_CW, "--existing", first)
