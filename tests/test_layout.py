@@ -23,7 +23,7 @@ ROOMS = (
     ("facts",),
     ("engine",),
     ("language",),
-    ("law",),
+    ("law", "importers"),
     ("report",),
     ("pipeline",),
     ("scenarios",),

@@ -13,6 +13,7 @@ import io
 import json
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -350,24 +351,43 @@ def _window(report: dict[str, Any], within: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("as_of", "within"), [(None, 30), ("2004-03-31", 60)])
-def test_ics_has_one_event_per_pending_obligation_in_the_window(as_of: str | None, within: int) -> None:
+def test_ics_has_one_event_per_deadline_in_the_window_and_a_note_of_the_open_breaches(
+    as_of: str | None, within: int
+) -> None:
     extra = ["--as-of", as_of] if as_of else []
     result = run("upcoming", *ARGS, *extra, "--within", str(within), "--format", "ics")
     assert result.exit_code == 0
     calendar = Calendar.from_ical(result.stdout)
-    events = list(calendar.walk("VEVENT"))
+    notes = [e for e in calendar.walk("VEVENT") if "open breaches" in str(e["CATEGORIES"].to_ical())]
+    events = [e for e in calendar.walk("VEVENT") if e not in notes]
     report = check([EXAMPLE_FACTS], AMNIS_RULES, as_of=as_date(as_of) if as_of else None).report
-    expected = _window(report, within)
-    assert expected, "the window must hold deadlines for the test to mean something"
-    assert len(events) == len(expected)
-    assert len({str(e["UID"]) for e in events}) == len(events)
-    assert sorted(e.decoded("DTSTART").isoformat() for e in events) == sorted(o["due"] for o in expected)
+    listed = json.loads(run("upcoming", *ARGS, *extra, "--within", str(within), "--format", "json").stdout)
+    arisen = _window(report, within)
+    assert arisen, "the window must hold deadlines for the test to mean something"
+    key = ("rule", "trigger", "beneficiary", "due")
+    assert sorted(tuple(str(i[k]) for k in key) for i in listed["upcoming"] if i["source"] == "arisen") == sorted(
+        tuple(str(o[k]) for k in key) for o in arisen
+    )
+    assert all(
+        i["arises"] is None or i["arises"] > report["as_of"] for i in listed["upcoming"] if i["source"] != "arisen"
+    )
+    assert len(events) == len(listed["upcoming"]) >= len(arisen)
+    assert len({str(e["UID"]) for e in calendar.walk("VEVENT")}) == len(events) + len(notes)
+    assert sorted(e.decoded("DTSTART").isoformat() for e in events) == sorted(i["due"] for i in listed["upcoming"])
     for event in events:
         summary = str(event["SUMMARY"])
-        match = [o for o in expected if o["clause"] in summary and (o["beneficiary"] or "all Buyers") in summary]
+        match = [
+            i for i in listed["upcoming"] if i["clause"] in summary and (i["beneficiary"] or "all Buyers") in summary
+        ]
         assert match, summary
         stamp = event.decoded("DTSTAMP")
         assert isinstance(stamp, datetime) and stamp.date().isoformat() == report["as_of"]
+    open_now = [o for o in report["obligations"] if o["status"] == "breached"]
+    assert open_now, "the example has open breaches on these days"
+    [note] = notes
+    assert note.decoded("DTSTART").isoformat() == report["as_of"]
+    assert str(note["SUMMARY"]).startswith(f"{len(open_now)} open breaches: ")
+    assert str(note["SUMMARY"]).endswith(f"{Decimal(listed['per_day_total']):,.2f} a day")
     again = run("upcoming", *ARGS, *extra, "--within", str(within), "--format", "ics")
     assert again.stdout == result.stdout
 
@@ -378,7 +398,7 @@ def test_upcoming_lists_the_window_soonest_first_with_what_meets_each(checked: E
     data = json.loads(result.stdout)
     items = data["upcoming"]
     expected = _window(checked.report, 100)
-    assert len(items) == len(expected) > 0
+    assert len([i for i in items if i["source"] == "arisen"]) == len(expected) > 0
     assert [i["due"] for i in items] == sorted(i["due"] for i in items)
     assert all(0 < i["days_left"] <= 100 for i in items)
     for item in items:

@@ -544,6 +544,26 @@ def test_unique_allows_one_fact_per_value_of_its_fields() -> None:
     assert VOCABULARY.unique == {}
 
 
+def test_an_import_names_a_declared_type_and_its_fields(tmp_path: Path) -> None:
+    """``imports:`` tells an importer which type and fields receive its words; a name it cannot use is refused."""
+    text = """types:
+  filing:
+    meaning: a filing
+    fields:
+      kind: {type: text}
+imports:
+  edgar: {fact: filings, fields: {form: kind}}
+  other: {fact: filing, fields: {form: knid, period: kind}}
+"""
+    assert problems_of(tmp_path, text) == [
+        "7:11: imports, edgar, fact: no fact type 'filings' in this vocabulary (hint: did you mean 'filing'?)",
+        "8:34: imports, other, fields, form: filing has no field 'knid' (hint: did you mean 'kind'?)",
+    ]
+    declared = VOCABULARY.declaration.imports["edgar"]
+    assert declared.fact in VOCABULARY.types
+    assert set(declared.fields.values()) <= set(VOCABULARY.types[declared.fact].fields)
+
+
 # The checks across facts, from the declared kinds.
 
 

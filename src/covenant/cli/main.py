@@ -22,6 +22,7 @@ from covenant.cli.authoring import (
     vocabulary_command,
 )
 from covenant.cli.exits import EXIT_FOUND, Monitor, debug_option
+from covenant.cli.importing import import_group
 from covenant.cli.options import (
     as_of_option,
     color_option,
@@ -170,6 +171,7 @@ main.add_command(schema_command)
 main.add_command(vocabulary_command)
 main.add_command(compile_command)
 main.add_command(new_command)
+main.add_command(import_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,11 +30,10 @@ from covenant.calendar import Date, as_date
 from covenant.cli.options import as_of_option, output_option, skip_invalid_option
 from covenant.cli.output import emit, refuse_input_as_output, write_atomically
 from covenant.diagnostics import printable_data
-from covenant.law.obligations import Status
 from covenant.pipeline import Evaluated
 from covenant.pipeline import check as run_check
-from covenant.report.render.common import days_until, owed_to
-from covenant.report.render.meeting import met_by_words
+from covenant.report.render.common import money, owed_to
+from covenant.report.upcoming import open_breaches, per_day_total, upcoming_entries
 
 MAX_WITHIN = 36_525
 """A hundred years of deadlines; a billion days overflowed the date library."""
@@ -103,34 +102,24 @@ def terminal_width() -> int:
 
 
 def upcoming_items(checked: Evaluated, within: int) -> list[dict[str, Any]]:
-    """Pending obligations due in (as_of, as_of + within], soonest first, each with what meets it."""
-    report = checked.report
-    as_of = report["as_of"]
-    if as_of is None:
-        return []
-    until = as_date(as_of).add(days=within).isoformat()
-    found = [
-        o for o in report["obligations"] if o["status"] == Status.PENDING and o["due"] and as_of < o["due"] <= until
-    ]
-    found.sort(key=lambda o: (o["due"], o["clause"], o["rule"], o["trigger"] or "", o["beneficiary"] or ""))
-    return [
-        {
-            "rule": o["rule"],
-            "clause": o["clause"],
-            "beneficiary": o["beneficiary"],
-            "trigger": o["trigger"],
-            "due": o["due"],
-            "days_left": days_until(o["due"], as_of),
-            "met_by": met_by_words(checked.form.rules.get(o["rule"]), o),
-            "explanation": o["explanation"],
-        }
-        for o in found
-    ]
+    """Obligations due in (as_of, as_of + within], soonest first, each with what meets it.
+
+    Those that have arisen and those that will arise in the window (period
+    ends, fixed dates, the instrument's schedule): ``report.upcoming``.
+    """
+    return upcoming_entries(checked, within)
 
 
-def upcoming_text(report: Mapping[str, Any], within: int, items: Sequence[Mapping[str, Any]], width: int) -> str:
-    """The window of deadlines as a terminal table (plain text when not a terminal)."""
+def upcoming_text(
+    report: Mapping[str, Any],
+    within: int,
+    items: Sequence[Mapping[str, Any]],
+    width: int,
+    breaches: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """The window of deadlines as a terminal table (plain text when not a terminal), then the open breaches."""
     report, items = printable_data(report), printable_data(items)  # text from files, never terminal commands
+    breaches = printable_data(breaches)
     console = Console(
         file=io.StringIO(),  # rendering never touches standard output: emit() writes it, and reports a full disk
         width=width,
@@ -165,7 +154,37 @@ def upcoming_text(report: Mapping[str, Any], within: int, items: Sequence[Mappin
             console.print(table)
         else:
             console.print("Nothing falls due in the window.")
+        if breaches:
+            console.print()
+            console.print(Text(_breaches_header(report, breaches), style="bold"))
+            table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+            table.add_column("since", no_wrap=True)
+            table.add_column("days", justify="right", no_wrap=True)
+            table.add_column("clause", max_width=10)
+            table.add_column("rule / trigger", no_wrap=True)
+            table.add_column("owed to", max_width=10)
+            table.add_column("per day", justify="right", no_wrap=True)
+            table.add_column("cured by", ratio=1)
+            for breach in breaches:
+                table.add_row(
+                    breach["breach_start"],
+                    str(breach["days_in_breach"]),
+                    breach["clause"],
+                    Text.assemble(breach["rule"], "\n", (breach["trigger"] or "-", "dim")),
+                    owed_to(breach),
+                    money(breach["per_day_total"]) if breach["per_day"] else ", ".join(breach["flags"]) or "-",
+                    breach["cured_by"] or "-",
+                )
+            console.print(table)
     return "\n".join(line.rstrip() for line in captured.get().split("\n"))
+
+
+def _breaches_header(report: Mapping[str, Any], breaches: Sequence[Mapping[str, Any]]) -> str:
+    plural = "es" if len(breaches) != 1 else ""
+    return (
+        f"{len(breaches)} open breach{plural} as of {report['as_of']}, "
+        f"accruing {money(per_day_total(breaches))} a day in all"
+    )
 
 
 @click.command()
@@ -199,10 +218,14 @@ def upcoming(
     skip_invalid: bool,
     show: bool | None,
 ) -> None:
-    """Obligations pending and falling due within a window, soonest first, with what meets each.
+    """Obligations falling due within a window, soonest first, with what meets each; then the open breaches.
 
-    --format ics writes an iCalendar file of those deadlines (one all-day
-    event per obligation on its due date) for a calendar program.
+    The window holds the obligations that have arisen and those that will
+    arise in it (month, fiscal quarter and year ends, fixed dates, the
+    instrument's schedule). Open breaches are listed apart, with the days so
+    far and the money accruing each day. --format ics writes an iCalendar file
+    (one all-day event per deadline, and a note of the open breaches' daily
+    cost on the as-of date) for a calendar program.
     """
     refuse_input_as_output(output, [*facts, rules_dir])
     checked = evaluate(facts, rules_dir, as_of, lenient=skip_invalid, with_progress=show_progress(show))
@@ -210,6 +233,7 @@ def upcoming(
     for line in report.get("skipped", []):
         click.echo(f"skipped: {line}", err=True)
     items = upcoming_items(checked, within)
+    breaches = open_breaches(checked)
     if output_format == "json":
         from covenant.report.build import render_json
 
@@ -220,14 +244,16 @@ def upcoming(
                 "within": within,
                 "until": as_date(report["as_of"]).add(days=within).isoformat() if report["as_of"] else None,
                 "upcoming": items,
+                "open_breaches": breaches,
+                "per_day_total": f"{per_day_total(breaches):.2f}",
             }
         )
     elif output_format == "ics":
         from covenant.report.render.ics import render_ics
 
-        text = render_ics(report["agreement"], report["as_of"] or "1970-01-01", items)
+        text = render_ics(report["agreement"], report["as_of"] or "1970-01-01", items, breaches)
     else:
-        text = upcoming_text(report, within, items, terminal_width())
+        text = upcoming_text(report, within, items, terminal_width(), breaches)
     if output is not None:
         write_atomically(output, text)
     else:

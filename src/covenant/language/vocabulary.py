@@ -295,10 +295,28 @@ class FactTypeDecl(_Strict):
     """At most one fact of this type per combination of values of these fields (``[period]``)."""
 
 
+class ImportDecl(_Strict):
+    """What facts an importer of outside data writes for this form: their type, and its fields by the importer's words.
+
+    An importer (``covenant import edgar``) knows its source's words (a
+    filing's form and period of report), never a form's fact types: the form
+    says here which of its types and fields receive them, so two forms with
+    different words read the same EDGAR files.
+    """
+
+    fact: Annotated[Name, Field(description="the fact type the importer writes")]
+    fields: dict[Name, Name] = Field(
+        default_factory=dict, description="the importer's word -> the field of `fact` that receives it"
+    )
+
+
 class VocabularyDecl(_Strict):
     """``vocabulary.yaml``: the fact types of one agreement form, in the order the schema lists them."""
 
     types: Annotated[dict[Name, FactTypeDecl], Field(min_length=1, max_length=500)]
+    imports: dict[Name, ImportDecl] = Field(
+        default_factory=dict, description="importer (edgar) -> the fact type and fields its facts take"
+    )
 
 
 # The generated vocabulary.
@@ -585,7 +603,7 @@ def _declaration_problems(error: ValidationError, tree: Any, display: str) -> li
 
 _DECLARATION_KEYS = frozenset(
     {"types", "meaning", "fields", "optional", "type", "negative", "min", "max", "places", "pattern"}
-    | {"values", "default", "to", "cases", "when", "names", "of", "required_when", "only_when"}
+    | {"values", "default", "to", "cases", "when", "names", "of", "required_when", "only_when", "imports", "fact"}
 )
 
 
@@ -665,6 +683,16 @@ def _consistency_problems(declaration: VocabularyDecl, tree: Any, display: str) 
             if name in named:
                 problem(at, f"{name!r} is named twice")
             named.add(name)
+    for importer, declared in declaration.imports.items():
+        target = declaration.types.get(declared.fact)
+        if target is None:
+            hint = did_you_mean(declared.fact, declaration.types)
+            problem(["imports", importer, "fact"], f"no fact type {declared.fact!r} in this vocabulary", hint)
+            continue
+        for word, field_name in declared.fields.items():
+            if field_name not in target.fields:
+                hint = did_you_mean(field_name, target.fields)
+                problem(["imports", importer, "fields", word], f"{declared.fact} has no field {field_name!r}", hint)
     return problems
 
 

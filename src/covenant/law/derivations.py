@@ -12,6 +12,7 @@ resting on them can show where they came from.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any
 
 from covenant.calendar import Date, day_of, month_text, shift
@@ -162,6 +163,32 @@ class Derivations:
         return day.toordinal()
 
 
+PeriodEnd = tuple[Date, str, int]
+"""(the period's last day, its kind: month_end, fiscal_quarter_end or fiscal_year_end, the fiscal quarter: 1-4, 0)."""
+
+
+def period_ends(kinds: Collection[str], fiscal_year_end: str, first: Date, last: Date) -> list[PeriodEnd]:
+    """The ends of periods of these kinds from the month of ``first`` to ``last`` (included), in date order.
+
+    The one place the calendar's periods are computed: the evaluation asserts
+    them as they pass, ``covenant upcoming`` reads the ones ahead of it.
+    """
+    fy_month, fy_day = (int(p) for p in fiscal_year_end.split("-"))
+    ends: list[PeriodEnd] = []
+    cursor = first.start_of("month")
+    while cursor <= last:
+        end = cursor.end_of("month")
+        months_after_fy = (end.month - fy_month) % 12
+        if "month_end" in kinds:
+            ends.append((end, "month_end", 0))
+        if months_after_fy % 3 == 0 and "fiscal_quarter_end" in kinds:
+            ends.append((end, "fiscal_quarter_end", 4 if months_after_fy == 0 else months_after_fy // 3))
+        if months_after_fy == 0 and end.day >= fy_day and "fiscal_year_end" in kinds:
+            ends.append((end, "fiscal_year_end", 4))
+        cursor = cursor.add(months=1)
+    return sorted(e for e in ends if e[0] <= last)
+
+
 class PeriodEnds:
     """The calendar's period ends a form's rules name (month, fiscal quarter, fiscal year), in date order."""
 
@@ -175,21 +202,7 @@ class PeriodEnds:
 
     def plan(self, closing: Date, as_of: Date) -> list[Date]:
         """Every period end from a year before the Closing to the as-of date; returns those after the Closing."""
-        fy_month, fy_day = (int(p) for p in self._fiscal_year_end.split("-"))
-        kinds = self._kinds
-        ends: list[tuple[Date, str, int]] = []
-        cursor = closing.subtract(years=1).start_of("month")
-        while cursor <= as_of:
-            end = cursor.end_of("month")
-            months_after_fy = (end.month - fy_month) % 12
-            if "month_end" in kinds:
-                ends.append((end, "month_end", 0))
-            if months_after_fy % 3 == 0 and "fiscal_quarter_end" in kinds:
-                ends.append((end, "fiscal_quarter_end", 4 if months_after_fy == 0 else months_after_fy // 3))
-            if months_after_fy == 0 and end.day >= fy_day and "fiscal_year_end" in kinds:
-                ends.append((end, "fiscal_year_end", 4))
-            cursor = cursor.add(months=1)
-        self._queue = sorted(e for e in ends if e[0] <= as_of)
+        self._queue = period_ends(self._kinds, self._fiscal_year_end, closing.subtract(years=1), as_of)
         return [end for end, _, _ in self._queue if end > closing]
 
     def assert_until(self, day: Date) -> None:

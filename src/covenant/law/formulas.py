@@ -123,6 +123,9 @@ class Computation:
     amount: Decimal
     lines: tuple[MonthLine, ...] = ()
     summary: str = ""
+    exact: Decimal | None = None
+    """The amount before it is rounded to the cent: what one more day adds is told from two of these
+    (``covenant upcoming``), since the difference of two rounded amounts may be a cent off."""
 
 
 class Outstanding(Protocol):
@@ -156,7 +159,7 @@ def monthly_rates_on_outstanding(
             total += amount
             number += 1
             month_start = month_end
-    return Computation(to_cents(total), tuple(lines))
+    return Computation(to_cents(total), tuple(lines), exact=total)
 
 
 def simple_interest_on_amount(
@@ -168,7 +171,7 @@ def simple_interest_on_amount(
     with localcontext(PRECISION):
         amount = principal * rate * days / Decimal(year)
     summary = f"{principal} x {rate * 100}% x {days}/{year} days ({start} to {end_exclusive} excluded)"
-    return Computation(to_cents(amount), (), summary)
+    return Computation(to_cents(amount), (), summary, exact=amount)
 
 
 def interest_over_period(
@@ -201,4 +204,4 @@ def interest_over_period(
             total += base * annual * days / Decimal(year)
             parts.append(f"{base:.2f} x {(annual * 100).normalize():f}% x {days}/{year} ({first} to {stop} excluded)")
     summary = " + ".join(parts) if parts else f"no day from {start} to {end_exclusive} excluded"
-    return Computation(to_cents(total), (), summary)
+    return Computation(to_cents(total), (), summary, exact=total)

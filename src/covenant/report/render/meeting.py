@@ -42,6 +42,9 @@ def _reference(reference: str, obligation: Mapping[str, Any]) -> str:
             return trigger[:7]
     if head == "trigger":
         return f"the trigger's {tail.replace('_', ' ')}"
+    known = (obligation.get("terms") or {}).get(tail) if head == "terms" else None
+    if known is not None:  # an obligation ahead carries its trigger's terms (covenant upcoming)
+        return _scalar(known)
     return f"its {tail.replace('_', ' ')}"
 
 
