@@ -23,7 +23,7 @@ from covenant.law.remedies import ledgers_from_facts, remedy_lines
 from covenant.pipeline import check
 from covenant.report.upcoming import SOURCES, open_breaches, upcoming_entries
 
-from .conftest import AMNIS_RULES, EXAMPLE_FACTS
+from .conftest import AMNIS_RULES, EXAMPLE_FACTS, ROOT
 
 
 def upcoming(*args: str | Path) -> dict[str, Any]:
@@ -166,3 +166,27 @@ def test_no_open_breach_no_cost() -> None:
     assert open_breaches(checked) == []
     data = upcoming(EXAMPLE_FACTS, "--rules", AMNIS_RULES, "--as-of", "2003-05-01", "--within", "10")
     assert data["open_breaches"] == [] and data["per_day_total"] == "0.00"
+
+
+def test_a_scheduled_payment_ahead_names_its_rule_holder_and_amount() -> None:
+    """The Oil-Dri coupon of 2023-11-15: per holder, with the amount the evaluation will compute."""
+    from click.testing import CliRunner
+
+    from covenant.cli.main import main
+
+    rules = ROOT / "rules" / "oil-dri-nppsa-2020"
+    log = ROOT / "facts" / "oil-dri-2020-2023.jsonl"
+    result = CliRunner().invoke(
+        main, ["upcoming", str(log), "--rules", str(rules), "--as-of", "2023-11-01", "--within", "30", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    items = found["upcoming"] if isinstance(found, dict) else found
+    coupons = sorted((i["beneficiary"], i["due"], i["met_by"]) for i in items if i["rule"] == "interest-payment")
+    # Scheduled principal after three installments: pica 4,500,000 - 3 x 450,000 = 3,150,000 x 1.975% = 62,212.50.
+    assert [(who, due) for who, due, _ in coupons] == [
+        ("pica", "2023-11-15"),
+        ("pruco", "2023-11-15"),
+        ("prulegacy", "2023-11-15"),
+    ]
+    assert "62212.50" in coupons[0][2] and "48387.50" in coupons[1][2] and "27650.00" in coupons[2][2]

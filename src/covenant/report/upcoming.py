@@ -34,13 +34,14 @@ from typing import Any
 
 from covenant.calendar import Date, add_months, as_date, shared_calendar
 from covenant.language.compiler import CompiledForm
-from covenant.language.model import Due, DutyRule, PeriodTrigger, ScheduledPayment
+from covenant.language.model import Due, DutyRule, PeriodTrigger, ScheduledPayment, ScheduleTrigger
 from covenant.law.deadlines import Deadlines, in_window
 from covenant.law.derivations import period_ends
 from covenant.law.driver import AgreementState
 from covenant.law.formulas import to_cents
 from covenant.law.obligations import Status
 from covenant.law.remedies import RemedyLine, ledgers_from_facts, remedy_lines
+from covenant.law.schedules import Schedules
 from covenant.report.build import Evaluated
 from covenant.report.render.common import days_until
 from covenant.report.render.meeting import met_by_words
@@ -106,7 +107,7 @@ def calendar_duties(window: Window) -> Iterator[Entry]:
                 if not window.inside(due) or not in_window(rule, due, trigger, end, state.closing):
                     continue
                 for beneficiary in _owed(rule, state, end):
-                    owed = beneficiary or "all Buyers"
+                    owed = beneficiary or state.agreement.everyone()
                     words = {"trigger": end.isoformat(), "beneficiary": beneficiary, "terms": trigger.terms}
                     yield _entry(
                         window,
@@ -152,13 +153,62 @@ def fixed_dates(window: Window) -> Iterator[Entry]:
 
 
 def scheduled_payments(window: Window) -> Iterator[Entry]:
-    """The instrument's scheduled payments due inside the window, rolled as the agreement rolls deadlines."""
+    """The instrument's scheduled payments due inside the window: each rule's, per holder, with its amount.
+
+    A rule that arises on the schedule (``arises: {schedule: interest}``) gives
+    each holder's amount exactly as the evaluation will (``law/schedules.py``);
+    a scheduled kind no rule watches is listed once, as the instrument's.
+    """
+    state = window.state
+    agreement = state.agreement
+    instrument = agreement.instrument
+    schedules = Schedules(agreement, state.facts)
+    watched: set[str] = set()
+    for rule in _duties(window.form):
+        for trigger in rule.triggers():
+            if not isinstance(trigger, ScheduleTrigger):
+                continue
+            watched.add(trigger.schedule)
+            for day in instrument.scheduled_dates().get(trigger.schedule, ()):
+                if state.closing is not None and day <= state.closing:
+                    continue
+                due, basis = window.deadlines.due(trigger.due or Due(date=day.isoformat()), day)
+                if day <= window.as_of or not window.inside(due):
+                    continue
+                for beneficiary in _owed(rule, state, day):
+                    amount, arithmetic = schedules.amount(trigger.schedule, day, beneficiary, state.closing)
+                    ahead = {
+                        "trigger": day.isoformat(),
+                        "beneficiary": beneficiary,
+                        "terms": trigger.terms,
+                        "trigger_fields": {"amount": f"{amount:.2f}"},
+                    }
+                    yield _entry(
+                        window,
+                        "schedule",
+                        rule.id,
+                        rule.clause,
+                        beneficiary,
+                        day.isoformat(),
+                        day.isoformat(),
+                        due.isoformat(),
+                        met_by_words(rule, ahead),
+                        f"{rule.clause} ({rule.title}): {trigger.schedule} scheduled for {basis}, owed to "
+                        f"{beneficiary or agreement.everyone()}: {arithmetic}.",
+                    )
+    yield from _unwatched(window, watched)
+
+
+def _unwatched(window: Window, watched: set[str]) -> Iterator[Entry]:
+    """A scheduled payment no rule arises on: listed as the instrument's, with the total where it has one."""
     agreement = window.state.agreement
     instrument = agreement.instrument
     name = instrument.name or "the instrument"
     effect = {"interest": "interest_paid", "principal": "principal_reduced"}
     for scheduled in instrument.schedule:
         pays = scheduled.pays
+        if pays in watched:
+            continue
         meets = " or ".join(_article(e.on.replace("_", " ")) for e in agreement.effects_doing(effect[pays]))
         total = scheduled.amount
         for day in _payment_days(scheduled, window.until.add(days=10)):
@@ -303,6 +353,8 @@ def _owed(rule: DutyRule, state: AgreementState, day: Date) -> list[str | None]:
         return sorted(
             party for party, (start, end) in state.holding.items() if start <= day and (end is None or day < end)
         )
+    if "role" in rule.owed_to:
+        return [next((p.id for p in state.agreement.parties if p.role == rule.owed_to["role"]), None)]
     return []  # owed to a party a fact names: no fact yet, so nobody can be named ahead
 
 

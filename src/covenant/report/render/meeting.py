@@ -40,6 +40,9 @@ def _reference(reference: str, obligation: Mapping[str, Any]) -> str:
             return trigger
         if tail == "month":
             return trigger[:7]
+    known_field = (obligation.get("trigger_fields") or {}).get(tail) if head == "trigger" else None
+    if known_field is not None:  # a scheduled payment ahead carries its computed amount (covenant upcoming)
+        return _scalar(known_field)
     if head == "trigger":
         return f"the trigger's {tail.replace('_', ' ')}"
     known = (obligation.get("terms") or {}).get(tail) if head == "terms" else None
