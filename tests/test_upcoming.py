@@ -176,9 +176,8 @@ def test_a_scheduled_payment_ahead_names_its_rule_holder_and_amount() -> None:
 
     rules = ROOT / "rules" / "oil-dri-nppsa-2020"
     log = ROOT / "facts" / "oil-dri-2020-2023.jsonl"
-    result = CliRunner().invoke(
-        main, ["upcoming", str(log), "--rules", str(rules), "--as-of", "2023-11-01", "--within", "30", "--format", "json"]
-    )
+    window = ["--as-of", "2023-11-01", "--within", "30", "--format", "json"]
+    result = CliRunner().invoke(main, ["upcoming", str(log), "--rules", str(rules), *window])
     assert result.exit_code == 0, result.output
     found = json.loads(result.stdout)
     items = found["upcoming"] if isinstance(found, dict) else found
