@@ -32,7 +32,7 @@ import pendulum
 
 from covenant.diagnostics import Problem
 from covenant.engine.names import ENGINE_FIELDS, INTERNAL_TYPES
-from covenant.language.model import MAX_DAYS, MAX_YEARS
+from covenant.language.basics import MAX_DAYS, MAX_YEARS
 from covenant.language.walker import Node
 from covenant.language.yamlfile import MAX_NUMBER, locate, tree_problem
 

@@ -93,9 +93,9 @@ class Computation:
             numerator, denominator = self.value(node.divide[0]), self.value(node.divide[1])
             if denominator == 0:
                 raise UndefinedMeasure(f"it divides {numerator} by zero")
-            ratio = numerator / denominator
-            self.steps.append(f"{numerator} / {denominator} = {shown(ratio)}")
-            return ratio
+            quotient = numerator / denominator
+            self.steps.append(f"{numerator} / {denominator} = {shown(quotient)}")
+            return quotient
         assert isinstance(node, Annualise)
         inner = self.value(node.annualise)
         factor = Decimal(self.periods_per_year) / Decimal(len(self.window))

@@ -30,8 +30,9 @@ except ImportError:  # pragma: no cover - orjson is a dependency; json writes th
     _orjson = None  # type: ignore[assignment]
 
 from covenant.diagnostics import InputError, Problem
+from covenant.language.basics import RULE_ID
 from covenant.language.loader import AGREEMENT_FILE, locate, read_yaml, term_problems
-from covenant.language.model import RULE_ID, Agreement
+from covenant.language.model import Agreement
 from covenant.language.yamlfile import plain_data
 from covenant.pipeline import (
     evaluator_for,

@@ -140,7 +140,7 @@ def _test_sentences(obligation: Obligation) -> list[str]:
     elif obligation.breach_start is not None:
         parts.append(
             f"Breached from {obligation.breach_start}, the end of the period tested; "
-            "a later period does not cure it, only a waiver ends it."
+            "a later period does not cure it, only being waived ends it."
         )
         if obligation.ended_on is not None:
             parts.append(f"Ended on {obligation.ended_on} ({obligation.status}).")
