@@ -126,7 +126,8 @@ def test_every_date_of_the_term_paid_on_time_meets_every_obligation(tmp_path: Pa
                 )
     code, out, err = _check(str(_facts(tmp_path, facts)), "--as-of", "2030-06-30")
     assert code == 0, err
-    obligations = json.loads(out)["obligations"]
+    payments = ("interest-payment", "principal-payment")
+    obligations = [o for o in json.loads(out)["obligations"] if o["rule"] in payments]
     assert len(obligations) == 3 * (20 + 10)
     assert {o["status"] for o in obligations} == {"fulfilled"}
     rolled = {(o["trigger"], o["due"]) for o in obligations if o["trigger"] != o["due"]}
@@ -138,9 +139,11 @@ def test_no_obligation_arises_after_the_as_of_date_or_before_the_closing(tmp_pat
     facts = [{"id": "c1", "type": "closing", "date": "2021-06-01"}]
     code, out, err = _check(str(_facts(tmp_path, facts)), "--as-of", "2021-11-14")
     assert code == 0, err
-    assert json.loads(out)["obligations"] == []  # 2021-05-15 is before the Closing, 2021-11-15 after the as-of date
+    payments = ("interest-payment", "principal-payment")
+    found = [o for o in json.loads(out)["obligations"] if o["rule"] in payments]
+    assert found == []  # 2021-05-15 is before the Closing, 2021-11-15 after the as-of date
     code, out, err = _check(str(_facts(tmp_path, facts)), "--as-of", "2021-11-15")
-    triggers = {(o["rule"], o["trigger"]) for o in json.loads(out)["obligations"]}
+    triggers = {(o["rule"], o["trigger"]) for o in json.loads(out)["obligations"] if o["rule"] in payments}
     assert triggers == {("interest-payment", "2021-11-15")}
 
 
