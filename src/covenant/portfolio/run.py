@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from covenant.law.obligations import Status
 from covenant.portfolio.feed import FactIndex, index_facts
 from covenant.portfolio.file import PortfolioSpec, load_portfolio
+from covenant.portfolio.pieces import Render
+from covenant.portfolio.since import Earlier, Movement, load_earlier, previous_for
 from covenant.portfolio.work import (
     AgreementResult,
     Backend,
     FormSource,
     InProcess,
-    Render,
     chunks,
     indent_json,
     problem_order,
@@ -122,6 +123,8 @@ def _gather(
     color: bool,
     lenient: bool,
     facts_per_chunk: int,
+    earlier: Earlier | None = None,
+    within: int | None = None,
 ) -> Iterator[AgreementResult]:
     strict_problems = [p for p in index.problems if p.code != "skipped"]
     if strict_problems:
@@ -134,7 +137,18 @@ def _gather(
                 found.extend(agreement.problems)
         raise InputError(found)
     problems: list[Problem] = []
-    work = chunks(spec, index, as_of, render=render, color=color, lenient=lenient, facts_per_chunk=facts_per_chunk)
+    work = chunks(
+        spec,
+        index,
+        as_of,
+        render=render,
+        color=color,
+        lenient=lenient,
+        facts_per_chunk=facts_per_chunk,
+        previous=previous_for(earlier, (m.id for m in spec.members)),
+        since=earlier.source if earlier else "--since",
+        within=within,
+    )
     for result in backend.run(work, forms):
         for agreement in result.results:
             problems.extend(agreement.problems)
@@ -157,20 +171,27 @@ def write_report(
     stream: IO[str],
     *,
     as_of: Date | None = None,
-    output_format: Literal["json", "text"] = "json",
+    output_format: Render = "json",
     color: bool = False,
     lenient: bool = False,
     backend: Backend | None = None,
     include_roots: Sequence[Path] = (),
+    since: Path | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> Outcome:
     """Evaluate a portfolio and write its report to ``stream``, one agreement at a time.
 
     On ``InputError`` part of a report may have been written: callers write
     to a temporary file and keep it only when this returns (``covenant
     portfolio`` does). ``backend`` defaults to this process (``--jobs 1``).
+    ``since``: an earlier portfolio JSON report to compare each agreement
+    with. ``progress(agreements done, agreements in all, facts done)`` is
+    called as each agreement's report arrives.
     """
     backend = backend or InProcess()
     spec, index = prepare(portfolio_file, fact_paths, lenient=lenient, include_roots=include_roots)
+    earlier = load_earlier(since) if since is not None else None
+    movement = Movement(earlier) if earlier is not None else None
     day = as_of or (as_date(index.latest) if index.latest else None)
     folders = sorted({m.rules for m in spec.members})
     forms = {str(folder): FormSource.of(folder, ship=backend.ship_rules) for folder in folders}
@@ -185,9 +206,43 @@ def write_report(
         color=color,
         lenient=lenient,
         facts_per_chunk=chunk_size(index.count, backend.workers),
+        earlier=earlier,
     )
     skipped = [p for p in index.problems if p.code == "skipped"]
-    if output_format == "json":
+    done_facts = 0
+
+    def seen(result: AgreementResult) -> None:
+        nonlocal done_facts
+        outcome.agreements += 1
+        outcome.totals.add(result)
+        skipped.extend(result.skipped)
+        if movement is not None:
+            movement.add(result.id, result.overview)
+        if progress is not None:
+            done_facts += len(index.positions.get(result.id, ()))
+            progress(outcome.agreements, len(spec.members), done_facts)
+
+    if output_format in ("markdown", "html", "csv"):
+        from covenant.portfolio.pages import Head, write_page
+        from covenant.report.render.common import NO_WORDS, RemedyWords
+
+        words = RemedyWords.of(spec.members[0].agreement) if spec.members else NO_WORDS
+        facts_read = {"read": index.count, "per_file": dict(sorted(index.lines_read.items()))}
+
+        def head() -> Head:
+            lines = [p.format() for p in sorted(skipped, key=problem_order)]
+            return Head(
+                spec.name,
+                day.isoformat() if day else None,
+                outcome.totals.to_json(),
+                words,
+                movement,
+                facts_read,
+                lines,
+            )
+
+        write_page(output_format, stream, results, seen, head)
+    elif output_format == "json":
         # The report is one JSON object written member by member, each value as
         # render_json would indent it at its depth, so that the agreements'
         # reports stream through without the whole object ever being in memory.
@@ -200,11 +255,11 @@ def write_report(
             stream.write("\n    " if first else ",\n    ")
             stream.write(result.rendered)
             first = False
-            outcome.agreements += 1
-            outcome.totals.add(result)
-            skipped.extend(result.skipped)
+            seen(result)
         stream.write("\n  ],\n" if not first else "],\n")
         _write_member(stream, "totals", outcome.totals.to_json())
+        if movement is not None:
+            _write_member(stream, "changes", movement.to_json())
         facts = {"read": index.count, "per_file": dict(sorted(index.lines_read.items()))}
         _write_member(stream, "facts", facts, last=not skipped)
         if skipped:
@@ -215,11 +270,11 @@ def write_report(
             if outcome.agreements:
                 stream.write("\n")
             stream.write(result.rendered)
-            outcome.agreements += 1
-            outcome.totals.add(result)
-            skipped.extend(result.skipped)
+            seen(result)
         stream.write("\n" if outcome.agreements else "")
         stream.write(render_totals_text(spec.name, day, outcome.totals, color=color))
+        if movement is not None:
+            stream.write(render_movement_text(movement))
     outcome.skipped = sorted(skipped, key=problem_order)
     return outcome
 
@@ -274,3 +329,15 @@ def render_totals_text(name: str, as_of: Date | None, totals: Totals, *, color: 
         console.print(table)
     console.print(f"Portfolio total: {data['portfolio']['total']}")
     return buffer.getvalue()
+
+
+def render_movement_text(movement: Movement) -> str:
+    """The portfolio's changes in total, for the terminal (each agreement's are in its own report above)."""
+    data = movement.to_json()
+    totals = data["totals"]
+    words = ", ".join(f"{totals[key]} {key.replace('_', ' ')}" for key in totals)
+    return (
+        f"Changes since the report of {data['since'] or 'an unknown date'}: {words}\n"
+        f"  agreements added: {', '.join(data['agreements_added']) or 'none'}\n"
+        f"  agreements gone: {', '.join(data['agreements_gone']) or 'none'}\n"
+    )
