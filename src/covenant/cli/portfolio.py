@@ -34,7 +34,14 @@ from covenant.cli.options import (
     scheduler_option,
     skip_invalid_option,
 )
-from covenant.cli.output import OutputError, atomic_output, refuse_input_as_output, silence_stdout
+from covenant.cli.output import (
+    OutputError,
+    atomic_output,
+    emit,
+    refuse_input_as_output,
+    silence_stdout,
+    write_atomically,
+)
 from covenant.pipeline import check_as_of
 from covenant.portfolio.backends import backend_for
 from covenant.portfolio.run import Outcome, write_report
@@ -214,3 +221,34 @@ def portfolio(
         show_progress=sys.stderr.isatty() if show is None else show,
     )
     sys.exit(status)
+
+
+def portfolio_upcoming(
+    portfolio_file: Path,
+    facts: Sequence[Path],
+    as_of: Date | None,
+    within: int,
+    output_format: str,
+    output: Path | None,
+    lenient: bool,
+    jobs: int = 1,
+) -> None:
+    """``covenant upcoming --portfolio``: every agreement's deadlines in the window, as text, JSON or iCalendar."""
+    from covenant.portfolio.agenda import portfolio_agenda
+
+    if jobs < 1:
+        raise Refused("--jobs must be 1 or more")
+    check_as_of(as_of)
+    refuse_input_as_output(output, [portfolio_file, *facts])
+    with backend_for(jobs, None) as backend:
+        agenda = portfolio_agenda(portfolio_file, list(facts), within, as_of=as_of, lenient=lenient, backend=backend)
+    for problem in agenda.skipped:
+        click.echo(f"skipped: {problem.format()}", err=True)
+    width = (
+        120 if output is not None or not sys.stdout.isatty() else max(80, min(shutil.get_terminal_size().columns, 200))
+    )
+    text = agenda.render(output_format, width)
+    if output is not None:
+        write_atomically(output, text)
+    else:
+        emit(text)

@@ -112,7 +112,7 @@ def prepare(
     return spec, index
 
 
-def _gather(
+def gather(
     spec: PortfolioSpec,
     index: FactIndex,
     as_of: Date | None,
@@ -126,6 +126,11 @@ def _gather(
     earlier: Earlier | None = None,
     within: int | None = None,
 ) -> Iterator[AgreementResult]:
+    """Every agreement's result in id order; ``InputError`` with every problem of every agreement, if any.
+
+    ``earlier``: compare each agreement with its earlier report; ``within``:
+    pick each agreement's deadlines in that many days (``upcoming``).
+    """
     strict_problems = [p for p in index.problems if p.code != "skipped"]
     if strict_problems:
         # Pass 1 found problems: still validate every agreement (no evaluation) so all are reported at once.
@@ -196,7 +201,7 @@ def write_report(
     folders = sorted({m.rules for m in spec.members})
     forms = {str(folder): FormSource.of(folder, ship=backend.ship_rules) for folder in folders}
     outcome = Outcome(facts=index.count)
-    results = _gather(
+    results = gather(
         spec,
         index,
         day,
