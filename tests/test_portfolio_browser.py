@@ -124,3 +124,47 @@ def test_a_link_to_an_agreement_opens_its_report(rendered: tuple[Path, dict[str,
     assert dom(page, f"#{target}").open_parts == [target]
     html = page.read_text(encoding="utf-8")
     assert re.search(rf'<a href="#{target}-ob-\d+">', html), "the timeline's bars link within their own agreement"
+
+
+@pytest.fixture(scope="module")
+def packed_page(rendered: tuple[Path, dict[str, Any]]) -> Path:
+    """The same portfolio written as a large one is: every agreement's report stored compressed."""
+    from covenant.portfolio import pages
+
+    page, _ = rendered
+    fund, feed = page.parent / "fund.yaml", page.parent / "feed.jsonl"
+    out = page.parent / "packed.html"
+    keep = pages.INLINE_AGREEMENTS
+    pages.INLINE_AGREEMENTS = 0
+    try:
+        args = ["portfolio", str(fund), str(feed), "--as-of", "2003-10-31", "--format", "html", "--output", str(out)]
+        assert CliRunner().invoke(main, args).exit_code == 0
+    finally:
+        pages.INLINE_AGREEMENTS = keep
+    return out
+
+
+def test_a_large_portfolio_keeps_each_report_compressed_until_opened(
+    rendered: tuple[Path, dict[str, Any]], packed_page: Path
+) -> None:
+    import base64
+    import gzip
+
+    page, report = rendered
+    inline, packed = page.read_text(encoding="utf-8"), packed_page.read_text(encoding="utf-8")
+    blobs = re.findall(r'<script type="application/octet-stream" class="packed">([^<]+)</script>', packed)
+    assert len(blobs) == len(report["agreements"]) and 'class="timeline"' not in packed
+    for blob in blobs:  # each is exactly the report the small page shows inline
+        assert gzip.decompress(base64.b64decode(blob)).decode("utf-8") in inline
+    folded = dom(packed_page)
+    assert (folded.timelines, folded.open_parts) == (0, [])
+    target = anchor("amnis-b")
+    result = chromium(
+        packed_page.parent, "--virtual-time-budget=10000", "--dump-dom", f"{packed_page.as_uri()}#{target}"
+    )
+    assert result.returncode == 0 and "Uncaught" not in result.stderr, result.stderr
+    opened = _Page()
+    opened.feed(result.stdout)
+    b = next(a for a in report["agreements"] if a["agreement"] == "amnis-b")
+    assert (opened.open_parts, opened.timelines) == ([target], 1)
+    assert opened.breach_bars == sum(1 for o in b["obligations"] if o["breach_start"])

@@ -13,7 +13,9 @@ their columns, each row naming its agreement.
 
 from __future__ import annotations
 
+import base64
 import csv
+import gzip
 import json
 import shutil
 import tempfile
@@ -35,6 +37,30 @@ from covenant.report.render.templating import html_environment, markdown_environ
 
 MARKER = "<!--covenant:agreements-->"
 """Where the HTML page's template puts the agreements' parts."""
+
+INLINE_AGREEMENTS = 50
+"""Up to this many agreements, each report sits in the page as HTML; beyond, each is stored compressed.
+
+An agreement's report is about 350 KB of HTML (its timeline, every
+obligation with its explanation): a thousand of them would be a page of
+hundreds of megabytes and millions of elements, which no browser opens
+quickly. Stored gzip-compressed (base64 in an inert ``<script>`` element,
+about 45 KB) and unfolded by the page's script when the reader opens it,
+the page stays tens of megabytes and its elements those of the table.
+The compression happens in the process that writes the page, so its
+bytes do not depend on the workers' zlib. Figures: docs/reports.md.
+"""
+
+NO_SCRIPT = (
+    "<noscript><p>This report is stored compressed and unfolds with JavaScript; "
+    "the Markdown or CSV format of the portfolio holds it without.</p></noscript>\n"
+)
+
+
+def packed(html: str) -> str:
+    """An agreement's report as the page keeps it when folded: gzip (no time stamp), base64, in an inert element."""
+    data = base64.b64encode(gzip.compress(html.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+    return f'<script type="application/octet-stream" class="packed">{data}</script>\n{NO_SCRIPT}'
 
 
 @dataclass(frozen=True)
@@ -98,11 +124,14 @@ def write_page(
     results: Iterable[AgreementResult],
     seen: Callable[[AgreementResult], None],
     head: Callable[[], Head],
+    *,
+    inline: bool = True,
 ) -> None:
     """Write the portfolio's ``markdown``, ``html`` or ``csv`` report of ``results`` to ``stream``.
 
     ``seen`` is called with each agreement as it arrives (the run's totals
     and progress); ``head`` once they all have, for what the head says.
+    ``inline``: each agreement's HTML report as HTML, else ``packed``.
     """
     if output_format == "csv":
         _write_csv(stream, results, seen)
@@ -119,7 +148,7 @@ def write_page(
                 parts.write(
                     f"{row.line.open_breaches} open breach{plural}, accrued {money(row.line.accrued)}</summary>\n"
                 )
-                parts.write(result.rendered)
+                parts.write(result.rendered if inline else packed(result.rendered))
                 parts.write("</details>\n")
             else:
                 parts.write("\n")

@@ -182,7 +182,7 @@ def write_report(
             progress(outcome.agreements, len(spec.members), done_facts)
 
     if output_format in ("markdown", "html", "csv"):
-        from covenant.portfolio.pages import Head, write_page
+        from covenant.portfolio.pages import INLINE_AGREEMENTS, Head, write_page
         from covenant.report.render.common import NO_WORDS, RemedyWords
 
         words = RemedyWords.of(spec.members[0].agreement) if spec.members else NO_WORDS
@@ -200,7 +200,7 @@ def write_report(
                 lines,
             )
 
-        write_page(output_format, stream, results, seen, head)
+        write_page(output_format, stream, results, seen, head, inline=len(spec.members) <= INLINE_AGREEMENTS)
     elif output_format == "json":
         # The report is one JSON object written member by member, each value as
         # render_json would indent it at its depth, so that the agreements'
