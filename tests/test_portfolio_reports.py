@@ -266,3 +266,22 @@ def test_the_progress_bar_shows_on_a_terminal_only(fund: tuple[Path, Path], tmp_
     screen = seen.decode("utf-8", "replace")
     assert "Evaluating agreements" in screen and "facts/s" in screen and "/3" in screen
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+
+
+def test_an_event_of_default_is_counted_for_its_agreement(tmp_path: Path) -> None:
+    """A reverse split without consent makes 4(m)'s breach an Event of Default: counted in amnis-b's row only."""
+    fund = tmp_path / "fund.yaml"
+    fund.write_text(PORTFOLIO_YAML, encoding="utf-8")
+    feed = write_facts(tmp_path / "feed.jsonl", ["amnis-a", "amnis-b"])
+    with feed.open("a", encoding="utf-8") as stream:
+        split = {"id": "rs1", "type": "reverse_split", "date": "2004-02-02", "ratio": "1:20", "agreement": "amnis-b"}
+        stream.write(json.dumps(split) + "\n")
+    report = evaluate_portfolio(fund, [feed])
+    lines = {a["agreement"]: overview(a) for a in report["agreements"]}
+    assert (lines["amnis-a"].events_of_default, lines["amnis-b"].events_of_default) == (0, 1)
+    markdown = run("portfolio", fund, feed, "--format", "markdown")
+    assert re.search(r"^\| amnis-b \| \d+ \| 1 \|", markdown, re.MULTILINE)
+    assert re.search(r"^\| amnis-a \| \d+ \| 0 \|", markdown, re.MULTILINE)
+    assert "1 Event of Default." in markdown
+    html = run("portfolio", fund, feed, "--format", "html")
+    assert "1 Event of Default</span>" in html
