@@ -285,3 +285,19 @@ def test_an_event_of_default_is_counted_for_its_agreement(tmp_path: Path) -> Non
     assert "1 Event of Default." in markdown
     html = run("portfolio", fund, feed, "--format", "html")
     assert "1 Event of Default</span>" in html
+
+
+def test_a_large_portfolios_compressed_page_is_the_same_bytes_with_jobs_2(
+    fund: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reports are compressed by the process that writes the page: the workers' number changes nothing."""
+    from covenant.portfolio import pages
+
+    monkeypatch.setattr(pages, "INLINE_AGREEMENTS", 0)
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}.html"
+        run("portfolio", fund[0], fund[1], "--format", "html", "--jobs", jobs, "--output", out)
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b'class="packed"') == 3 and b'class="timeline"' not in outputs[0]
