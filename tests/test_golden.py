@@ -73,6 +73,19 @@ CASES = [
     Golden("test.txt", ("test", RULES)),
     Golden("portfolio.json", ("portfolio", FUND, FEED, "--format", "json", "--jobs", "1")),
     Golden("portfolio.json", ("portfolio", FUND, FEED, "--format", "json", "--jobs", "2")),
+    *(
+        Golden(f"portfolio.{ext}", ("portfolio", FUND, FEED, "--format", fmt, "--jobs", jobs))
+        for fmt, ext in (("markdown", "md"), ("html", "html"), ("csv", "csv"), ("text", "text"))
+        for jobs in ("1", "2")
+    ),
+    *(
+        Golden(
+            f"upcoming-portfolio.{fmt}",
+            ("upcoming", FEED, "--portfolio", FUND, "--within", "30", "--format", fmt, "--jobs", jobs),
+        )
+        for fmt in ("text", "json", "ics")
+        for jobs in ("1", "2")
+    ),
     Golden("bad-log.txt", ("check", BAD, "--rules", RULES), exit_code=2, stream="stderr"),
     *(Golden(f"schema-{kind}.json", ("schema", kind)) for kind in ("rules", "agreement")),
     *(Golden(f"schema-{kind}.json", ("schema", kind, "--rules", RULES)) for kind in ("facts", "scenarios")),

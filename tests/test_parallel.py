@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from covenant.calendar import as_date
 from covenant.cli.main import main
 from covenant.diagnostics import InputError
 from covenant.portfolio.backends import BackendError, DaskCluster, LocalPool, backend_for
@@ -145,3 +146,40 @@ def _die(*_: object) -> None:
     import os
 
     os._exit(9)
+
+
+def test_dask_cluster_gives_the_same_bytes_in_every_format(fund: tuple[Path, Path], tmp_path: Path) -> None:
+    """Markdown, HTML, CSV and text pages, --since and upcoming --portfolio: a cluster's bytes are one process's."""
+    distributed = pytest.importorskip("distributed")
+    from covenant.portfolio.agenda import portfolio_agenda
+
+    earlier = tmp_path / "earlier.json"
+    with earlier.open("w", encoding="utf-8") as stream:
+        write_report(*fund[:1], [fund[1]], stream, as_of=as_date("2003-10-31"))
+    formats = ("markdown", "html", "csv", "text")
+    local = {}
+    for output_format in formats:
+        buffer = io.StringIO()
+        write_report(*fund[:1], [fund[1]], buffer, output_format=output_format, since=earlier)  # type: ignore[arg-type]
+        local[output_format] = buffer.getvalue()
+    deadlines = portfolio_agenda(fund[0], [fund[1]], 60, as_of=as_date("2004-03-25"))
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, protocol="tcp"
+        ) as cluster,
+        DaskCluster(cluster.scheduler_address) as backend,
+    ):
+        for output_format in formats:
+            buffer = io.StringIO()
+            write_report(
+                *fund[:1],
+                [fund[1]],
+                buffer,
+                output_format=output_format,
+                since=earlier,
+                backend=backend,  # type: ignore[arg-type]
+            )
+            assert buffer.getvalue() == local[output_format], output_format
+        remote = portfolio_agenda(fund[0], [fund[1]], 60, as_of=as_date("2004-03-25"), backend=backend)
+    assert remote == deadlines and deadlines.items
+    assert "Changes since the report of 2003-10-31" in local["html"]

@@ -130,6 +130,8 @@ def check(
                 color=color,
                 fail_on=fail_on,
                 include_roots=include_roots,
+                since=since,
+                show_progress=show_progress(show),
             )
         )
     if jobs != 1 or scheduler is not None:

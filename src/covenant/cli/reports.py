@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from covenant.calendar import Date, as_date
-from covenant.cli.options import as_of_option, output_option, skip_invalid_option
+from covenant.cli.options import as_of_option, jobs_option, output_option, skip_invalid_option
 from covenant.cli.output import emit, refuse_input_as_output, write_atomically
 from covenant.diagnostics import printable_data
 from covenant.pipeline import Evaluated
@@ -190,8 +190,16 @@ def _breaches_header(report: Mapping[str, Any], breaches: Sequence[Mapping[str, 
 @click.command()
 @click.argument("facts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--rules", "rules_dir", required=True, type=click.Path(path_type=Path), help="The agreement's rule folder."
+    "--rules", "rules_dir", default=None, type=click.Path(path_type=Path), help="The agreement's rule folder."
 )
+@click.option(
+    "--portfolio",
+    "portfolio_file",
+    default=None,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A portfolio file (instead of --rules): every agreement's deadlines, each naming its agreement.",
+)
+@jobs_option("With --portfolio: worker processes.")
 @as_of_option("Count from this day (default: the latest fact's date).")
 @click.option(
     "--within",
@@ -210,7 +218,9 @@ def _breaches_header(report: Mapping[str, Any], breaches: Sequence[Mapping[str, 
 )
 def upcoming(
     facts: tuple[Path, ...],
-    rules_dir: Path,
+    rules_dir: Path | None,
+    portfolio_file: Path | None,
+    jobs: int,
     as_of: Date | None,
     within: int,
     output_format: str,
@@ -227,6 +237,16 @@ def upcoming(
     (one all-day event per deadline, and a note of the open breaches' daily
     cost on the as-of date) for a calendar program.
     """
+    if (rules_dir is None) == (portfolio_file is None):
+        raise click.UsageError("give either --rules DIR (one agreement) or --portfolio FILE (many)")
+    if portfolio_file is not None:
+        from covenant.cli.portfolio import portfolio_upcoming
+
+        portfolio_upcoming(portfolio_file, facts, as_of, within, output_format, output, skip_invalid, jobs)
+        return
+    if jobs != 1:
+        raise click.UsageError("--jobs goes with --portfolio")
+    assert rules_dir is not None
     refuse_input_as_output(output, [*facts, rules_dir])
     checked = evaluate(facts, rules_dir, as_of, lenient=skip_invalid, with_progress=show_progress(show))
     report = checked.report

@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 from covenant.law.obligations import Status
 from covenant.portfolio.feed import FactIndex, index_facts
 from covenant.portfolio.file import PortfolioSpec, load_portfolio
+from covenant.portfolio.pieces import Render
+from covenant.portfolio.since import Earlier, Movement, load_earlier, previous_for
+from covenant.portfolio.totals import Totals, render_movement_text, render_totals_text
 from covenant.portfolio.work import (
     AgreementResult,
     Backend,
     FormSource,
     InProcess,
-    Render,
     chunks,
     indent_json,
     problem_order,
@@ -39,55 +40,9 @@ except ImportError:  # pragma: no cover - orjson is a dependency; json writes th
 
 from covenant.calendar import Date, as_date
 from covenant.diagnostics import InputError, Problem
-from covenant.report.build import STATUS_ORDER
 
 
-# --- totals and the whole run ---------------------------------------------------------------------------------------
-@dataclass
-class Totals:
-    """Money per agreement, per Buyer and for the portfolio, and obligations per status."""
-
-    agreements: dict[str, dict[str, Decimal]] = field(default_factory=dict)
-    buyers: dict[str, dict[str, Decimal]] = field(default_factory=dict)
-    statuses: dict[str, int] = field(default_factory=dict)
-
-    def add(self, result: AgreementResult) -> None:
-        own: dict[str, Decimal] = {}
-        for kind, by_buyer in result.amounts.items():
-            for buyer, amount in by_buyer.items():
-                if buyer == "total":
-                    own[kind] = own.get(kind, Decimal(0)) + Decimal(amount)
-                    continue
-                entry = self.buyers.setdefault(buyer, {})
-                entry[kind] = entry.get(kind, Decimal(0)) + Decimal(amount)
-        self.agreements[result.id] = own
-        for status, count in result.statuses.items():
-            self.statuses[status] = self.statuses.get(status, 0) + count
-        self.statuses = {s: self.statuses[s] for s in sorted(self.statuses, key=_status_rank)}
-
-    def to_json(self) -> dict[str, Any]:
-        portfolio: dict[str, Decimal] = {}
-        for amounts in self.agreements.values():
-            for kind, amount in amounts.items():
-                portfolio[kind] = portfolio.get(kind, Decimal(0)) + amount
-        return {
-            "statuses": dict(self.statuses),
-            "portfolio": _money(portfolio),
-            "agreements": {key: _money(self.agreements[key]) for key in sorted(self.agreements)},
-            "buyers": {key: _money(self.buyers[key]) for key in sorted(self.buyers)},
-        }
-
-
-def _status_rank(status: str) -> tuple[int, str]:
-    return (STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER), status)
-
-
-def _money(amounts: dict[str, Decimal]) -> dict[str, str]:
-    out = {kind: f"{amounts[kind]:.2f}" for kind in sorted(amounts)}
-    out["total"] = f"{sum(amounts.values(), Decimal(0)):.2f}"
-    return out
-
-
+# --- the whole run ---------------------------------------------------------------------------------------------------
 @dataclass
 class Outcome:
     """What a run found, beside the report it wrote."""
@@ -111,7 +66,7 @@ def prepare(
     return spec, index
 
 
-def _gather(
+def gather(
     spec: PortfolioSpec,
     index: FactIndex,
     as_of: Date | None,
@@ -122,7 +77,14 @@ def _gather(
     color: bool,
     lenient: bool,
     facts_per_chunk: int,
+    earlier: Earlier | None = None,
+    within: int | None = None,
 ) -> Iterator[AgreementResult]:
+    """Every agreement's result in id order; ``InputError`` with every problem of every agreement, if any.
+
+    ``earlier``: compare each agreement with its earlier report; ``within``:
+    pick each agreement's deadlines in that many days (``upcoming``).
+    """
     strict_problems = [p for p in index.problems if p.code != "skipped"]
     if strict_problems:
         # Pass 1 found problems: still validate every agreement (no evaluation) so all are reported at once.
@@ -134,7 +96,18 @@ def _gather(
                 found.extend(agreement.problems)
         raise InputError(found)
     problems: list[Problem] = []
-    work = chunks(spec, index, as_of, render=render, color=color, lenient=lenient, facts_per_chunk=facts_per_chunk)
+    work = chunks(
+        spec,
+        index,
+        as_of,
+        render=render,
+        color=color,
+        lenient=lenient,
+        facts_per_chunk=facts_per_chunk,
+        previous=previous_for(earlier, (m.id for m in spec.members)),
+        since=earlier.source if earlier else "--since",
+        within=within,
+    )
     for result in backend.run(work, forms):
         for agreement in result.results:
             problems.extend(agreement.problems)
@@ -157,25 +130,32 @@ def write_report(
     stream: IO[str],
     *,
     as_of: Date | None = None,
-    output_format: Literal["json", "text"] = "json",
+    output_format: Render = "json",
     color: bool = False,
     lenient: bool = False,
     backend: Backend | None = None,
     include_roots: Sequence[Path] = (),
+    since: Path | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> Outcome:
     """Evaluate a portfolio and write its report to ``stream``, one agreement at a time.
 
     On ``InputError`` part of a report may have been written: callers write
     to a temporary file and keep it only when this returns (``covenant
     portfolio`` does). ``backend`` defaults to this process (``--jobs 1``).
+    ``since``: an earlier portfolio JSON report to compare each agreement
+    with. ``progress(agreements done, agreements in all, facts done)`` is
+    called as each agreement's report arrives.
     """
     backend = backend or InProcess()
     spec, index = prepare(portfolio_file, fact_paths, lenient=lenient, include_roots=include_roots)
+    earlier = load_earlier(since) if since is not None else None
+    movement = Movement(earlier) if earlier is not None else None
     day = as_of or (as_date(index.latest) if index.latest else None)
     folders = sorted({m.rules for m in spec.members})
     forms = {str(folder): FormSource.of(folder, ship=backend.ship_rules) for folder in folders}
     outcome = Outcome(facts=index.count)
-    results = _gather(
+    results = gather(
         spec,
         index,
         day,
@@ -185,9 +165,43 @@ def write_report(
         color=color,
         lenient=lenient,
         facts_per_chunk=chunk_size(index.count, backend.workers),
+        earlier=earlier,
     )
     skipped = [p for p in index.problems if p.code == "skipped"]
-    if output_format == "json":
+    done_facts = 0
+
+    def seen(result: AgreementResult) -> None:
+        nonlocal done_facts
+        outcome.agreements += 1
+        outcome.totals.add(result)
+        skipped.extend(result.skipped)
+        if movement is not None:
+            movement.add(result.id, result.overview)
+        if progress is not None:
+            done_facts += len(index.positions.get(result.id, ()))
+            progress(outcome.agreements, len(spec.members), done_facts)
+
+    if output_format in ("markdown", "html", "csv"):
+        from covenant.portfolio.pages import INLINE_AGREEMENTS, Head, write_page
+        from covenant.report.render.common import NO_WORDS, RemedyWords
+
+        words = RemedyWords.of(spec.members[0].agreement) if spec.members else NO_WORDS
+        facts_read = {"read": index.count, "per_file": dict(sorted(index.lines_read.items()))}
+
+        def head() -> Head:
+            lines = [p.format() for p in sorted(skipped, key=problem_order)]
+            return Head(
+                spec.name,
+                day.isoformat() if day else None,
+                outcome.totals.to_json(),
+                words,
+                movement,
+                facts_read,
+                lines,
+            )
+
+        write_page(output_format, stream, results, seen, head, inline=len(spec.members) <= INLINE_AGREEMENTS)
+    elif output_format == "json":
         # The report is one JSON object written member by member, each value as
         # render_json would indent it at its depth, so that the agreements'
         # reports stream through without the whole object ever being in memory.
@@ -200,11 +214,11 @@ def write_report(
             stream.write("\n    " if first else ",\n    ")
             stream.write(result.rendered)
             first = False
-            outcome.agreements += 1
-            outcome.totals.add(result)
-            skipped.extend(result.skipped)
+            seen(result)
         stream.write("\n  ],\n" if not first else "],\n")
         _write_member(stream, "totals", outcome.totals.to_json())
+        if movement is not None:
+            _write_member(stream, "changes", movement.to_json())
         facts = {"read": index.count, "per_file": dict(sorted(index.lines_read.items()))}
         _write_member(stream, "facts", facts, last=not skipped)
         if skipped:
@@ -215,11 +229,11 @@ def write_report(
             if outcome.agreements:
                 stream.write("\n")
             stream.write(result.rendered)
-            outcome.agreements += 1
-            outcome.totals.add(result)
-            skipped.extend(result.skipped)
+            seen(result)
         stream.write("\n" if outcome.agreements else "")
         stream.write(render_totals_text(spec.name, day, outcome.totals, color=color))
+        if movement is not None:
+            stream.write(render_movement_text(movement))
     outcome.skipped = sorted(skipped, key=problem_order)
     return outcome
 
@@ -242,35 +256,3 @@ def evaluate_portfolio(
     write_report(portfolio_file, fact_paths, buffer, as_of=as_of, lenient=lenient, backend=backend)
     result: dict[str, Any] = json.loads(buffer.getvalue())
     return result
-
-
-def render_totals_text(name: str, as_of: Date | None, totals: Totals, *, color: bool = False, width: int = 120) -> str:
-    """The portfolio's totals as a person reads them: per Buyer, then per agreement with money at stake."""
-    from rich.console import Console
-    from rich.table import Table
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=color, no_color=not color, highlight=False)
-    data = totals.to_json()
-    counted = ", ".join(f"{n} {s}" for s, n in data["statuses"].items() if n)
-    console.print(
-        f"[bold]Portfolio {name}[/bold] as of {as_of.isoformat() if as_of else '-'}: "
-        f"{len(data['agreements'])} agreements, obligations {counted or 'none'}"
-    )
-    kinds = sorted({k for amounts in data["buyers"].values() for k in amounts if k != "total"})
-    for title, rows in (
-        ("Totals per Buyer", data["buyers"]),
-        ("Totals per agreement (with amounts)", {k: v for k, v in data["agreements"].items() if v["total"] != "0.00"}),
-    ):
-        if not rows:
-            continue
-        table = Table(title=title, title_justify="left")
-        table.add_column("buyer" if "Buyer" in title else "agreement")
-        for kind in kinds:
-            table.add_column(kind.replace("_", " "), justify="right")
-        table.add_column("total", justify="right")
-        for key, amounts in rows.items():
-            table.add_row(key, *(amounts.get(kind, "0.00") for kind in kinds), amounts["total"])
-        console.print(table)
-    console.print(f"Portfolio total: {data['portfolio']['total']}")
-    return buffer.getvalue()

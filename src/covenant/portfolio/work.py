@@ -18,12 +18,15 @@ import tempfile
 import threading
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, Any, Protocol
 
+from covenant.portfolio.deadlines import upcoming_of
 from covenant.portfolio.feed import OFFSET_BITS, FactIndex, line_content
 from covenant.portfolio.file import Member, PortfolioSpec
+from covenant.portfolio.overview import Overview, overview
+from covenant.portfolio.pieces import Piece, Render, render_piece
 
 try:
     import orjson as _orjson
@@ -42,11 +45,7 @@ from covenant.pipeline import (
     evaluate,
     evaluator_for,
 )
-from covenant.report.render.common import RemedyWords
-from covenant.report.render.text import render_text
-
-Render = Literal["json", "text"]
-"""How a worker hands back each report: JSON text (at its depth in the portfolio report) or terminal text."""
+from covenant.report.changes import diff
 
 
 # --- work for a worker ----------------------------------------------------------------------------------------------
@@ -88,6 +87,9 @@ class Chunk:
     color: bool = False
     lenient: bool = False
     validate_only: bool = False
+    previous: dict[str, Any] = field(default_factory=dict)  # agreement id -> its earlier report (--since)
+    since: str = "--since"  # the earlier report's file, as problems name it
+    within: int | None = None  # with a window: each agreement's deadlines in it (upcoming --portfolio)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ class AgreementResult:
     statuses: dict[str, int]
     problems: tuple[Problem, ...] = ()
     skipped: tuple[Problem, ...] = ()
+    overview: Overview = field(default_factory=Overview)
+    piece: Piece = field(default_factory=Piece)  # CSV's cells and columns (other formats: ``rendered``)
+    upcoming: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,21 @@ def chunks(
     lenient: bool = False,
     validate_only: bool = False,
     facts_per_chunk: int = 20_000,
+    previous: dict[str, Any] | None = None,
+    since: str = "--since",
+    within: int | None = None,
 ) -> Iterator[Chunk]:
-    """Pass 2's input: whole agreements in id order, about ``facts_per_chunk`` facts a batch, read back lazily."""
+    """Pass 2's input: whole agreements in id order, about ``facts_per_chunk`` facts a batch, read back lazily.
+
+    ``previous`` (agreement id -> its earlier report) goes with each batch
+    for the agreements in it only.
+    """
+    earlier = previous or {}
+
+    def chunk(number: int, batch: list[AgreementWork]) -> Chunk:
+        mine = {w.member.id: earlier[w.member.id] for w in batch if w.member.id in earlier}
+        return Chunk(number, day, files, tuple(batch), render, color, lenient, validate_only, mine, since, within)
+
     handles: dict[int, IO[bytes]] = {}
     files = tuple(str(p) for p in index.files)
     day = as_of.isoformat() if as_of else None
@@ -130,11 +148,11 @@ def chunks(
             batch.append(work)
             size += len(work.lines)
             if size >= facts_per_chunk:
-                yield Chunk(number, day, files, tuple(batch), render, color, lenient, validate_only)
+                yield chunk(number, batch)
                 number += 1
                 batch, size = [], 0
         if batch:
-            yield Chunk(number, day, files, tuple(batch), render, color, lenient, validate_only)
+            yield chunk(number, batch)
     finally:
         for handle in handles.values():
             handle.close()
@@ -221,13 +239,29 @@ def evaluate_agreement(work: AgreementWork, chunk: Chunk, portfolio: FormEvaluat
         return AgreementResult(member.id, "", {}, {}, (), log.skipped)
     as_of = as_date(chunk.as_of) if chunk.as_of is not None else None  # None: the portfolio has no facts at all
     report = evaluate(portfolio, log, as_of, member.agreement).report
+    if member.id in chunk.previous:
+        report["changes"] = diff(chunk.previous[member.id], report, source=chunk.since)
     summary = report["summary"]
     amounts = {kind: dict(by_buyer) for kind, by_buyer in summary["totals"].items()}
-    if chunk.render == "text":
-        rendered = render_text(report, color=chunk.color, words=RemedyWords.of(member.agreement))
+    if chunk.render == "json":
+        piece = Piece(indent_json(report, 2))
     else:
-        rendered = indent_json(report, 2)
-    return AgreementResult(member.id, rendered, amounts, dict(summary["statuses"]), (), log.skipped)
+        titles = {rule_id: getattr(rule, "title", "") for rule_id, rule in portfolio.form.rules.items()}
+        piece = render_piece(
+            report, chunk.render, agreement=member.agreement, facts=log.facts, rule_titles=titles, color=chunk.color
+        )
+    upcoming = upcoming_of(report, portfolio.form.rules, chunk.within) if chunk.within is not None else ()
+    return AgreementResult(
+        member.id,
+        piece.text,
+        amounts,
+        dict(summary["statuses"]),
+        (),
+        log.skipped,
+        overview(report),
+        Piece("", piece.cells, piece.amount_columns, piece.flag_columns),
+        upcoming,
+    )
 
 
 def evaluate_chunk(chunk: Chunk, forms: dict[str, FormSource] | None = None) -> ChunkResult:

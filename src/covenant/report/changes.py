@@ -31,6 +31,16 @@ def identity(obligation: Mapping[str, Any]) -> Identity:
 
 def load_previous(path: Path) -> dict[str, Any]:
     """Read an earlier JSON report, or raise InputError naming the file and what is wrong."""
+    data = read_json(path)
+    problems = check_report(str(path), data)
+    if problems:
+        raise InputError(problems)
+    result: dict[str, Any] = data
+    return result
+
+
+def read_json(path: Path) -> Any:
+    """An earlier report's JSON, whatever its shape; InputError for a file that is not JSON (a portfolio's too)."""
     name = str(path)
     raw = read_input_file(path, MAX_REPORT_BYTES, "earlier report")
     try:
@@ -45,9 +55,6 @@ def load_previous(path: Path) -> dict[str, Any]:
         raise InputError([Problem(name, None, None, f"not a JSON report: {error}")]) from None
     except RecursionError:
         raise InputError([Problem(name, None, None, "not a JSON report: nested too deeply")]) from None
-    problems = _check_shape(name, data)
-    if problems:
-        raise InputError(problems)
     return data
 
 
@@ -61,7 +68,8 @@ def _refuse_constant(constant: str) -> Any:
     raise ValueError(f"{constant} is not a number a report holds")
 
 
-def _check_shape(name: str, data: Any) -> list[Problem]:
+def check_report(name: str, data: Any) -> list[Problem]:
+    """What keeps ``data`` from being an agreement's report (alone, or one of a portfolio's); [] when it is one."""
     if not isinstance(data, dict):
         return [Problem(name, None, None, "an earlier report is a JSON object (covenant check --format json)")]
     if not isinstance(data.get("obligations"), list):

@@ -19,9 +19,9 @@ from covenant.report.render.templating import html_environment
 from covenant.report.render.timeline import build_timeline
 
 
-def anchors(report: Mapping[str, Any]) -> list[str]:
-    """A stable HTML id per obligation: its position in the report's stable order."""
-    return [f"ob-{index + 1}" for index in range(len(report["obligations"]))]
+def anchors(report: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """A stable HTML id per obligation: its position in the report's stable order (after ``prefix``)."""
+    return [f"{prefix}ob-{index + 1}" for index in range(len(report["obligations"]))]
 
 
 def _version() -> str:
@@ -45,7 +45,36 @@ def render_html(
     files) names each lane on hover. Both are optional: without them a bar
     starts at its period end or due date and a lane shows its rule id only.
     """
-    ids = anchors(report)
+    template = html_environment().get_template("report.html.j2")
+    return template.render(**_page_context(report, trigger_dates, rule_titles, words, ""))
+
+
+def render_html_part(
+    report: Mapping[str, Any],
+    *,
+    prefix: str,
+    trigger_dates: Mapping[str | None, str] | None = None,
+    rule_titles: Mapping[str, str] | None = None,
+    words: common.RemedyWords = common.NO_WORDS,
+) -> str:
+    """The body of ``render_html``'s document alone, every id after ``prefix``: one agreement of a portfolio page.
+
+    A portfolio page holds many agreements' reports; the prefix keeps their
+    ids (rows, breaches, the timeline's title) apart, so a bar's link jumps
+    to its own agreement's row. The page around it brings the style.
+    """
+    template = html_environment().get_template("agreement.html.j2")
+    return template.render(**_page_context(report, trigger_dates, rule_titles, words, prefix))
+
+
+def _page_context(
+    report: Mapping[str, Any],
+    trigger_dates: Mapping[str | None, str] | None,
+    rule_titles: Mapping[str, str] | None,
+    words: common.RemedyWords,
+    prefix: str,
+) -> dict[str, Any]:
+    ids = anchors(report, prefix)
     anchor_of = {id(o): anchor for o, anchor in zip(report["obligations"], ids, strict=True)}
     dates = trigger_dates or {}
     as_of = report.get("as_of")
@@ -53,8 +82,7 @@ def render_html(
         {"o": o, "anchor": anchor_of[id(o)], "in_days": common.days_until(o["due"], as_of)}
         for o in common.pending(report)
     ]
-    template = html_environment().get_template("report.html.j2")
-    return template.render(
+    return dict(
         **common.template_summary(report, words),
         breaches=[{"o": o, "anchor": anchor_of[id(o)]} for o in common.breaches(report)],
         upcoming=upcoming,
@@ -68,4 +96,5 @@ def render_html(
         facts=report.get("facts"),
         skipped=report.get("skipped", []),
         tool_version=_version(),
+        prefix=prefix,
     )

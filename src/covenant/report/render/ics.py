@@ -80,7 +80,12 @@ def breaches_note(agreement: str, as_of: str, breaches: Sequence[Mapping[str, An
 def render_ics(
     agreement: str, as_of: str, items: Sequence[Mapping[str, Any]], breaches: Sequence[Mapping[str, Any]] = ()
 ) -> str:
-    """The calendar of ``items`` (upcoming entries: obligation fields plus ``met_by``), and a note of ``breaches``."""
+    """The calendar of ``items`` (upcoming entries: obligation fields plus ``met_by``), and a note of ``breaches``.
+
+    An item of a portfolio names its own ``agreement``: its event says so
+    and its UID is that agreement's, so two agreements' same deadline are
+    two events; ``agreement`` then names the calendar (the portfolio).
+    """
     stamp_day = as_date(as_of)
     stamp = datetime(stamp_day.year, stamp_day.month, stamp_day.day, tzinfo=UTC)
     calendar = Calendar()
@@ -92,17 +97,19 @@ def render_ics(
     for item in items:
         due = as_date(item["due"])
         day = date(due.year, due.month, due.day)  # a plain date: VALUE=DATE, an all-day event
+        owner = item.get("agreement", agreement)
         event = Event()
-        event.add("uid", event_uid(agreement, item))
+        event.add("uid", event_uid(owner, item))
         event.add("dtstamp", stamp)
         event.add("dtstart", day)
         event.add("dtend", day + timedelta(days=1))
-        event.add("summary", _text(summary(item)))
+        named = f"{owner}: {summary(item)}" if "agreement" in item else summary(item)
+        event.add("summary", _text(named))
         lines = [f"Trigger: {item['trigger'] or 'fixed date'}."]
         if item.get("met_by"):
             lines.append(f"Met by: {item['met_by']}.")
         lines.append(item.get("explanation", ""))
-        lines.append(f"Listed by covenant-monitor from the report of {agreement} as of {as_of}.")
+        lines.append(f"Listed by covenant-monitor from the report of {owner} as of {as_of}.")
         event.add("description", "\n".join(_text(line) for line in lines if line))
         event.add("categories", [_text(item["clause"]), _text(item["rule"])])
         event.add("transp", "TRANSPARENT")

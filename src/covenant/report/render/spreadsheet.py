@@ -40,8 +40,12 @@ def amount_column(kind: str, buyer: str) -> str:
     return f"{kind}_{buyer}"
 
 
-def columns(report: Mapping[str, Any], words: RemedyWords = NO_WORDS) -> list[str]:
-    """Every column, in the fixed order; flag-only remedies (event of default) get one yes/empty column."""
+def column_parts(report: Mapping[str, Any], words: RemedyWords = NO_WORDS) -> tuple[list[tuple[str, str]], list[str]]:
+    """The (kind, Buyer) of every amount column and the kind of every flag column, in the fixed order.
+
+    Apart from ``columns`` so that a portfolio's CSV can take the union of
+    its agreements' columns in the same order.
+    """
     kinds_with_amounts = set()
     flag_kinds = set()
     for obligation in report["obligations"]:
@@ -49,15 +53,18 @@ def columns(report: Mapping[str, Any], words: RemedyWords = NO_WORDS) -> list[st
             (kinds_with_amounts if "amount" in remedy else flag_kinds).add(remedy["kind"])
     order = words.ordered({*words.amounts, *words.flags, *kinds_with_amounts, *flag_kinds})
     buyers = buyers_in(report)
-    amount_columns = [
-        amount_column(kind, buyer)
-        for kind in order
-        if kind in kinds_with_amounts or kind in words.amounts
-        for buyer in buyers
+    amounts = [
+        (kind, buyer) for kind in order if kind in kinds_with_amounts or kind in words.amounts for buyer in buyers
     ]
     flags = [kind for kind in order if kind in flag_kinds or kind in words.flags]
+    return amounts, flags
+
+
+def columns(report: Mapping[str, Any], words: RemedyWords = NO_WORDS) -> list[str]:
+    """Every column, in the fixed order; flag-only remedies (event of default) get one yes/empty column."""
+    amounts, flags = column_parts(report, words)
     measured = MEASURE_FIELDS if any(o.get("measure") for o in report["obligations"]) else ()
-    return [*FIELDS, *measured, *amount_columns, *flags, *TAIL]
+    return [*FIELDS, *measured, *(amount_column(kind, buyer) for kind, buyer in amounts), *flags, *TAIL]
 
 
 def _pairs(mapping: Mapping[str, str] | None) -> str:
@@ -109,5 +116,10 @@ def render_csv(report: Mapping[str, Any], words: RemedyWords = NO_WORDS) -> str:
     writer = csv.DictWriter(buffer, fieldnames=columns(report, words), restval="", extrasaction="raise")
     writer.writeheader()
     for obligation in report["obligations"]:
-        writer.writerow({name: neutralised(cell) for name, cell in row(obligation).items()})
+        writer.writerow(safe_row(obligation))
     return buffer.getvalue()
+
+
+def safe_row(obligation: Mapping[str, Any]) -> dict[str, str]:
+    """``row`` with every cell ``neutralised``: what a file may hold."""
+    return {name: neutralised(cell) for name, cell in row(obligation).items()}

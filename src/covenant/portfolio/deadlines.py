@@ -1,0 +1,111 @@
+"""Deadlines across a portfolio: ``covenant upcoming --portfolio``.
+
+Whoever runs a fund's calendar wants one list: every agreement's pending
+obligations due in the window, soonest first, each naming its agreement.
+A worker picks each agreement's deadlines from its report (``upcoming_of``,
+as ``covenant upcoming`` picks one agreement's, what meets each read from
+the rule's ``met_by``); this module merges them in one order and words
+them as text, JSON or an iCalendar file whose events name their agreement.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from covenant.calendar import as_date
+from covenant.diagnostics import printable_data
+from covenant.law.obligations import Status
+from covenant.report.render.common import days_until, owed_to
+from covenant.report.render.meeting import met_by_words
+
+
+def upcoming_of(report: Mapping[str, Any], rules: Mapping[str, Any], within: int) -> tuple[dict[str, Any], ...]:
+    """One agreement's pending obligations due in (as_of, as_of + within], with ``agreement`` and what meets each."""
+    as_of = report["as_of"]
+    if as_of is None:
+        return ()
+    until = as_date(as_of).add(days=within).isoformat()
+    found = [
+        o for o in report["obligations"] if o["status"] == Status.PENDING and o["due"] and as_of < o["due"] <= until
+    ]
+    return tuple(
+        {
+            "agreement": report["agreement"],
+            "rule": o["rule"],
+            "clause": o["clause"],
+            "beneficiary": o["beneficiary"],
+            "trigger": o["trigger"],
+            "due": o["due"],
+            "days_left": days_until(o["due"], as_of),
+            "met_by": met_by_words(rules.get(o["rule"]), o),
+            "explanation": o["explanation"],
+        }
+        for o in found
+    )
+
+
+def soonest_first(items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Every agreement's deadlines in one order: due date, then agreement, clause, rule, trigger, Buyer."""
+    return sorted(
+        items,
+        key=lambda i: (i["due"], i["agreement"], i["clause"], i["rule"], i["trigger"] or "", i["beneficiary"] or ""),
+    )
+
+
+def upcoming_json(name: str, as_of: str | None, within: int, items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``covenant upcoming --format json``'s object, for a portfolio: ``portfolio`` instead of ``agreement``."""
+    return {
+        "portfolio": name,
+        "as_of": as_of,
+        "within": within,
+        "until": as_date(as_of).add(days=within).isoformat() if as_of else None,
+        "upcoming": list(items),
+    }
+
+
+def upcoming_text(name: str, as_of: str | None, within: int, items: Sequence[Mapping[str, Any]], width: int) -> str:
+    """The window of every agreement's deadlines as a plain table, the agreement in its own column."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    name, items = printable_data(name), printable_data(list(items))  # text from files, never terminal commands
+    console = Console(
+        file=io.StringIO(), width=width, no_color=True, force_terminal=False, highlight=False, emoji=False, markup=False
+    )
+    with console.capture() as captured:
+        agreements = len({i["agreement"] for i in items})
+        plural = "s" if len(items) != 1 else ""
+        console.print(
+            Text(
+                f"Portfolio {name}: {len(items)} deadline{plural} of {agreements} agreement"
+                f"{'s' if agreements != 1 else ''} in the {within} days after {as_of or '-'}",
+                style="bold",
+            )
+        )
+        if items:
+            table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+            table.add_column("due", no_wrap=True)
+            table.add_column("in", justify="right", no_wrap=True)
+            table.add_column("agreement", no_wrap=True)
+            table.add_column("clause", max_width=10)
+            table.add_column("rule / trigger", no_wrap=True)
+            table.add_column("owed to", max_width=10)
+            table.add_column("met by", ratio=1)
+            for item in items:
+                table.add_row(
+                    item["due"],
+                    f"{item['days_left']} d",
+                    item["agreement"],
+                    item["clause"],
+                    Text.assemble(item["rule"], "\n", (item["trigger"] or "-", "dim")),
+                    owed_to(item),
+                    item["met_by"] or "-",
+                )
+            console.print(table)
+        else:
+            console.print("Nothing falls due in the window.")
+    return "\n".join(line.rstrip() for line in captured.get().split("\n"))
