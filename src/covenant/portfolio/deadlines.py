@@ -1,11 +1,11 @@
 """Deadlines across a portfolio: ``covenant upcoming --portfolio``.
 
-Whoever runs a fund's calendar wants one list: every agreement's pending
-obligations due in the window, soonest first, each naming its agreement.
-A worker picks each agreement's deadlines from its report (``upcoming_of``,
-as ``covenant upcoming`` picks one agreement's, what meets each read from
-the rule's ``met_by``); this module merges them in one order and words
-them as text, JSON or an iCalendar file whose events name their agreement.
+Whoever runs a fund's calendar wants one list: every agreement's deadlines
+in the window, soonest first, each naming its agreement. A worker picks each
+agreement's deadlines from its evaluation (``upcoming_of``: exactly what
+``covenant upcoming`` lists for that agreement, looking ahead included); this
+module merges them in one order and words them as text, JSON or an iCalendar
+file whose events name their agreement.
 """
 
 from __future__ import annotations
@@ -16,34 +16,19 @@ from typing import Any
 
 from covenant.calendar import as_date
 from covenant.diagnostics import printable_data
-from covenant.law.obligations import Status
-from covenant.report.render.common import days_until, owed_to
-from covenant.report.render.meeting import met_by_words
+from covenant.report.build import Evaluated
+from covenant.report.render.common import owed_to
+from covenant.report.upcoming import upcoming_entries
 
 
-def upcoming_of(report: Mapping[str, Any], rules: Mapping[str, Any], within: int) -> tuple[dict[str, Any], ...]:
-    """One agreement's pending obligations due in (as_of, as_of + within], with ``agreement`` and what meets each."""
-    as_of = report["as_of"]
-    if as_of is None:
-        return ()
-    until = as_date(as_of).add(days=within).isoformat()
-    found = [
-        o for o in report["obligations"] if o["status"] == Status.PENDING and o["due"] and as_of < o["due"] <= until
-    ]
-    return tuple(
-        {
-            "agreement": report["agreement"],
-            "rule": o["rule"],
-            "clause": o["clause"],
-            "beneficiary": o["beneficiary"],
-            "trigger": o["trigger"],
-            "due": o["due"],
-            "days_left": days_until(o["due"], as_of),
-            "met_by": met_by_words(rules.get(o["rule"]), o),
-            "explanation": o["explanation"],
-        }
-        for o in found
-    )
+def upcoming_of(checked: Evaluated, within: int) -> tuple[dict[str, Any], ...]:
+    """One agreement's deadlines in (as_of, as_of + within], as ``covenant upcoming`` lists them, with ``agreement``.
+
+    The same sources as a single agreement's (``report.upcoming``): what has
+    arisen, and what the calendar, fixed dates and schedules will create.
+    """
+    agreement = checked.report["agreement"]
+    return tuple({"agreement": agreement, **entry} for entry in upcoming_entries(checked, within))
 
 
 def soonest_first(items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

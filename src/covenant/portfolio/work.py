@@ -238,7 +238,8 @@ def evaluate_agreement(work: AgreementWork, chunk: Chunk, portfolio: FormEvaluat
     if chunk.validate_only:
         return AgreementResult(member.id, "", {}, {}, (), log.skipped)
     as_of = as_date(chunk.as_of) if chunk.as_of is not None else None  # None: the portfolio has no facts at all
-    report = evaluate(portfolio, log, as_of, member.agreement).report
+    checked = evaluate(portfolio, log, as_of, member.agreement)
+    report = checked.report
     if member.id in chunk.previous:
         report["changes"] = diff(chunk.previous[member.id], report, source=chunk.since)
     summary = report["summary"]
@@ -250,7 +251,7 @@ def evaluate_agreement(work: AgreementWork, chunk: Chunk, portfolio: FormEvaluat
         piece = render_piece(
             report, chunk.render, agreement=member.agreement, facts=log.facts, rule_titles=titles, color=chunk.color
         )
-    upcoming = upcoming_of(report, portfolio.form.rules, chunk.within) if chunk.within is not None else ()
+    upcoming = upcoming_of(checked, chunk.within) if chunk.within is not None else ()
     return AgreementResult(
         member.id,
         piece.text,
