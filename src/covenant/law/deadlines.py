@@ -12,11 +12,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from covenant.calendar import BusinessCalendar, Date, as_date, month_text, shift
-from covenant.language.model import Due, DutyRule, Extension, PeriodTrigger
+from covenant.calendar import BusinessCalendar, Date, as_date, month_text, shared_calendar, shift
+from covenant.language.model import CalendarSettings, Due, DutyRule, Extension, PeriodTrigger
 
 DueMemo = dict[tuple[int, BusinessCalendar, Date], tuple[Date, str]]
 """Deadlines already computed: (the rule's ``Due``, the calendar, the anchor day) -> (deadline, its words)."""
+
+
+def calendar_of(settings: CalendarSettings) -> BusinessCalendar:
+    """The business calendar agreement.yaml's ``calendar:`` describes (shared: built once per process)."""
+    convention = settings.by_mail
+    return shared_calendar(
+        settings.business_days,
+        settings.country,
+        settings.subdivision,
+        settings.roll,
+        settings.mail_delay_days,
+        convention.field if convention else None,
+        convention.value if convention else None,
+    )
 
 
 class Deadlines:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from covenant.calendar import Date, day_of, shared_calendar, shift
+from covenant.calendar import Date, day_of, shift
 from covenant.engine.core import EnginePool, Patterns, Ruleset
 from covenant.engine.names import BREACH, HOLDER, SESSION
 from covenant.facts import Fact
@@ -44,7 +44,7 @@ from covenant.language.model import (
 )
 from covenant.law.agenda import Agenda
 from covenant.law.arising import Arising
-from covenant.law.deadlines import Deadlines, DueMemo
+from covenant.law.deadlines import Deadlines, DueMemo, calendar_of
 from covenant.law.defaults import Defaults
 from covenant.law.derivations import Derivations, PeriodEnds
 from covenant.law.holdings import Holdings
@@ -97,17 +97,7 @@ class Evaluation:
         self.form = form
         self.rules = form.rules
         self.agreement = agreement or form.agreement
-        settings = self.agreement.calendar
-        convention = settings.by_mail
-        self.calendar = shared_calendar(
-            settings.business_days,
-            settings.country,
-            settings.subdivision,
-            settings.roll,
-            settings.mail_delay_days,
-            convention.field if convention else None,
-            convention.value if convention else None,
-        )
+        self.calendar = calendar_of(self.agreement.calendar)
         self.as_of = as_of
         all_facts = tuple(facts)
         self.facts = tuple(f for f in all_facts if f.date <= as_of)

@@ -21,6 +21,7 @@ from covenant.diagnostics import InputError, Problem
 from covenant.engine.names import SCHEDULED
 from covenant.facts import Fact
 from covenant.language.compiler import CompiledForm
+from covenant.law.deadlines import calendar_of
 from covenant.law.driver import AgreementState, Obligation
 from covenant.law.obligations import Status
 from covenant.law.remedies import CENT, RemedyLine, days_in_breach, ledgers_from_facts, remedy_lines
@@ -104,16 +105,7 @@ def _wrap(text: str, indent: str = "  ") -> list[str]:
 
 
 def _calendar(account: Account) -> BusinessCalendar:
-    settings = account.state.agreement.calendar
-    return BusinessCalendar(
-        market=settings.business_days,
-        country=settings.country,
-        subdivision=settings.subdivision,
-        roll=settings.roll,
-        mail_delay_days=settings.mail_delay_days,
-        mail_field=settings.by_mail.field if settings.by_mail else None,
-        mail_value=settings.by_mail.value if settings.by_mail else None,
-    )
+    return calendar_of(account.state.agreement.calendar)
 
 
 def _facts(account: Account) -> dict[str, Fact]:

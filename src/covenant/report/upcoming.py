@@ -32,10 +32,10 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from covenant.calendar import Date, add_months, as_date, shared_calendar
+from covenant.calendar import Date, add_months, as_date
 from covenant.language.compiler import CompiledForm
 from covenant.language.model import Due, DutyRule, PeriodTrigger, ScheduledPayment, ScheduleTrigger
-from covenant.law.deadlines import Deadlines, in_window
+from covenant.law.deadlines import Deadlines, calendar_of, in_window
 from covenant.law.derivations import period_ends
 from covenant.law.driver import AgreementState
 from covenant.law.formulas import to_cents
@@ -299,17 +299,7 @@ def per_day_total(breaches: Iterable[Entry]) -> Decimal:
 def _window(checked: Evaluated, within: int) -> Window:
     state = checked.state
     assert state is not None
-    settings = state.agreement.calendar
-    convention = settings.by_mail
-    calendar = shared_calendar(
-        settings.business_days,
-        settings.country,
-        settings.subdivision,
-        settings.roll,
-        settings.mail_delay_days,
-        convention.field if convention else None,
-        convention.value if convention else None,
-    )
+    calendar = calendar_of(state.agreement.calendar)
     as_of = as_date(checked.report["as_of"])
     # A memo of its own: Deadlines remembers by the Due's id, and a schedule's Due lives only for this call.
     return Window(checked.form, state, checked.report, as_of, as_of.add(days=within), Deadlines(calendar, {}))
