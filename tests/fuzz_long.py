@@ -46,7 +46,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from covenant.language.vocabulary import VOCABULARY_FILE, OneOfKind, load_vocabulary
+from covenant.language.fieldkinds import OneOfKind
+from covenant.language.vocabulary import VOCABULARY_FILE, load_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 AMNIS_RULES = ROOT / "rules" / "amnis-spa-2003"

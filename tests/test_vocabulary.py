@@ -23,14 +23,10 @@ import pytest
 
 from covenant.diagnostics import InputError
 from covenant.facts import Fact, decode_line
+from covenant.language.fieldkinds import ANY_FACT, VocabularyDecl
 from covenant.language.loader import VOCABULARY_FILE, read_yaml
 from covenant.language.scenariofiles import _text, scenario_files
-from covenant.language.vocabulary import (
-    ANY_FACT,
-    VocabularyDecl,
-    build_vocabulary,
-    load_vocabulary,
-)
+from covenant.language.vocabulary import build_vocabulary, load_vocabulary
 
 from . import amnis_reference as facts
 from .amnis_reference import parse_fact

@@ -27,7 +27,8 @@ from covenant.diagnostics import InputError, Problem
 from covenant.facts import Fact, FactReader, expand_paths
 from covenant.importers.edgar import Filing, Reading
 from covenant.importers.formcodes import has_period, is_known, respell
-from covenant.language.vocabulary import ImportDecl, Vocabulary
+from covenant.language.fieldkinds import ImportDecl
+from covenant.language.vocabulary import Vocabulary
 
 IMPORTER = "edgar"
 """This importer's key under the vocabulary's ``imports:``."""

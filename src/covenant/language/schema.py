@@ -24,8 +24,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter, create_model
 
+from covenant.language.fieldkinds import VocabularyDecl
 from covenant.language.model import Agreement, Rule
-from covenant.language.vocabulary import Vocabulary, VocabularyDecl
+from covenant.language.vocabulary import Vocabulary
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
