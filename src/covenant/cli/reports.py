@@ -33,6 +33,7 @@ from covenant.diagnostics import printable_data
 from covenant.pipeline import Evaluated
 from covenant.pipeline import check as run_check
 from covenant.report.render.common import money, owed_to
+from covenant.report.render.text import deadline_table
 from covenant.report.upcoming import open_breaches, per_day_total, upcoming_entries
 
 MAX_WITHIN = 36_525
@@ -135,23 +136,7 @@ def upcoming_text(
         header = f"{report['agreement']}: {len(items)} deadline{plural} in the {within} days after {report['as_of']}"
         console.print(Text(header, style="bold"))
         if items:
-            table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
-            table.add_column("due", no_wrap=True)
-            table.add_column("in", justify="right", no_wrap=True)
-            table.add_column("clause", max_width=10)
-            table.add_column("rule / trigger", no_wrap=True)
-            table.add_column("owed to", max_width=10)
-            table.add_column("met by", ratio=1)
-            for item in items:
-                table.add_row(
-                    item["due"],
-                    f"{item['days_left']} d",
-                    item["clause"],
-                    Text.assemble(item["rule"], "\n", (item["trigger"] or "-", "dim")),
-                    owed_to(item),
-                    item["met_by"] or "-",
-                )
-            console.print(table)
+            console.print(deadline_table(items))
         else:
             console.print("Nothing falls due in the window.")
         if breaches:

@@ -17,7 +17,7 @@ from typing import Any
 from covenant.calendar import as_date
 from covenant.diagnostics import printable_data
 from covenant.report.build import Evaluated
-from covenant.report.render.common import owed_to
+from covenant.report.render.text import deadline_table
 from covenant.report.upcoming import upcoming_entries
 
 
@@ -52,9 +52,7 @@ def upcoming_json(name: str, as_of: str | None, within: int, items: Sequence[Map
 
 def upcoming_text(name: str, as_of: str | None, within: int, items: Sequence[Mapping[str, Any]], width: int) -> str:
     """The window of every agreement's deadlines as a plain table, the agreement in its own column."""
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
     name, items = printable_data(name), printable_data(list(items))  # text from files, never terminal commands
@@ -72,25 +70,7 @@ def upcoming_text(name: str, as_of: str | None, within: int, items: Sequence[Map
             )
         )
         if items:
-            table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
-            table.add_column("due", no_wrap=True)
-            table.add_column("in", justify="right", no_wrap=True)
-            table.add_column("agreement", no_wrap=True)
-            table.add_column("clause", max_width=10)
-            table.add_column("rule / trigger", no_wrap=True)
-            table.add_column("owed to", max_width=10)
-            table.add_column("met by", ratio=1)
-            for item in items:
-                table.add_row(
-                    item["due"],
-                    f"{item['days_left']} d",
-                    item["agreement"],
-                    item["clause"],
-                    Text.assemble(item["rule"], "\n", (item["trigger"] or "-", "dim")),
-                    owed_to(item),
-                    item["met_by"] or "-",
-                )
-            console.print(table)
+            console.print(deadline_table(items, agreements=True))
         else:
             console.print("Nothing falls due in the window.")
     return "\n".join(line.rstrip() for line in captured.get().split("\n"))

@@ -14,7 +14,7 @@ goes under its date, and only free text (clause, owed to, amounts) wraps.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich import box
@@ -150,6 +150,35 @@ def _test_table(report: Mapping[str, Any]) -> Table | None:
     for o in found:
         status = Text(o["status"], style=STATUS_STYLE.get(o["status"], ""))
         table.add_row(o["trigger"] or "-", o["clause"], o["rule"], measure_words(o), status)
+    return table
+
+
+def deadline_table(items: Sequence[Mapping[str, Any]], *, agreements: bool = False) -> Table:
+    """``covenant upcoming``'s table: due, days left, (agreement,) clause, rule and trigger, to whom, what meets it.
+
+    One agreement's and a portfolio's (``agreements``: a column naming each
+    item's agreement) are the same table.
+    """
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
+    table.add_column("due", no_wrap=True)
+    table.add_column("in", justify="right", no_wrap=True)
+    if agreements:
+        table.add_column("agreement", no_wrap=True)
+    table.add_column("clause", max_width=10)
+    table.add_column("rule / trigger", no_wrap=True)
+    table.add_column("owed to", max_width=10)
+    table.add_column("met by", ratio=1)
+    for item in items:
+        cells: list[str | Text] = [item["due"], f"{item['days_left']} d"]
+        if agreements:
+            cells.append(item["agreement"])
+        cells += [
+            item["clause"],
+            Text.assemble(item["rule"], "\n", (item["trigger"] or "-", "dim")),
+            owed_to(item),
+            item["met_by"] or "-",
+        ]
+        table.add_row(*cells)
     return table
 
 
