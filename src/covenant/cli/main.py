@@ -30,7 +30,11 @@ from covenant.cli.options import (
     include_root_option,
     jobs_option,
     output_option,
+    portfolio_option,
+    progress_option,
+    rules_option,
     scheduler_option,
+    since_option,
     skip_invalid_option,
 )
 from covenant.cli.output import emit, refuse_input_as_output, write_atomically
@@ -51,16 +55,8 @@ def main() -> None:
 
 @main.command()
 @click.argument("facts", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--rules", "rules_dir", default=None, type=click.Path(path_type=Path), help="The agreement's rule folder."
-)
-@click.option(
-    "--portfolio",
-    "portfolio_file",
-    default=None,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="A portfolio file of agreements (instead of --rules): every agreement is reported.",
-)
+@rules_option
+@portfolio_option("A portfolio file of agreements (instead of --rules): every agreement is reported.")
 @jobs_option("With --portfolio: worker processes.")
 @include_root_option
 @scheduler_option("With --portfolio: a Dask scheduler address (tcp://host:8786) to evaluate on.")
@@ -70,15 +66,8 @@ def main() -> None:
 @fail_on_option
 @skip_invalid_option
 @color_option
-@click.option(
-    "--since",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="An earlier JSON report: add what changed since it (a 'changes' key in JSON, a section in text).",
-)
-@click.option(
-    "--progress/--no-progress", "show", default=None, help="Progress on standard error (default: when a terminal)."
-)
+@since_option("An earlier JSON report: add what changed since it (a 'changes' key in JSON, a section in text).")
+@progress_option
 @click.option(
     "--coverage",
     "show_coverage",

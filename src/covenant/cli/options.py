@@ -92,3 +92,30 @@ def scheduler_option(
     help_text: str = "A Dask scheduler (tcp://host:8786) to evaluate on.",
 ) -> Callable[[Command], Command]:
     return click.option("--scheduler", default=None, metavar="ADDRESS", help=help_text)
+
+
+def rules_option(command: Command) -> Command:
+    """``--rules DIR``, optional: a command that also takes ``--portfolio`` needs one or the other."""
+    return click.option(
+        "--rules", "rules_dir", default=None, type=click.Path(path_type=Path), help="The agreement's rule folder."
+    )(command)
+
+
+def portfolio_option(help_text: str) -> Callable[[Command], Command]:
+    return click.option(
+        "--portfolio",
+        "portfolio_file",
+        default=None,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help=help_text,
+    )
+
+
+def since_option(help_text: str) -> Callable[[Command], Command]:
+    return click.option("--since", type=click.Path(path_type=Path, dir_okay=False), default=None, help=help_text)
+
+
+def progress_option(command: Command) -> Command:
+    return click.option(
+        "--progress/--no-progress", "show", default=None, help="Progress on standard error (default: when a terminal)."
+    )(command)

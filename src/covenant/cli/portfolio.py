@@ -31,7 +31,9 @@ from covenant.cli.options import (
     include_root_option,
     jobs_option,
     output_option,
+    progress_option,
     scheduler_option,
+    since_option,
     skip_invalid_option,
 )
 from covenant.cli.output import (
@@ -174,15 +176,8 @@ def agreements_progress(*, enabled: bool) -> Iterator[Callable[[int, int, int], 
 @skip_invalid_option
 @color_option
 @include_root_option
-@click.option(
-    "--since",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="An earlier portfolio JSON report: add what changed since it, per agreement and in total.",
-)
-@click.option(
-    "--progress/--no-progress", "show", default=None, help="Progress on standard error (default: when a terminal)."
-)
+@since_option("An earlier portfolio JSON report: add what changed since it, per agreement and in total.")
+@progress_option
 def portfolio(
     portfolio_file: Path,
     facts: tuple[Path, ...],

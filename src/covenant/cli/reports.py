@@ -27,7 +27,15 @@ from rich.table import Table
 from rich.text import Text
 
 from covenant.calendar import Date, as_date
-from covenant.cli.options import as_of_option, jobs_option, output_option, skip_invalid_option
+from covenant.cli.options import (
+    as_of_option,
+    jobs_option,
+    output_option,
+    portfolio_option,
+    progress_option,
+    rules_option,
+    skip_invalid_option,
+)
 from covenant.cli.output import emit, refuse_input_as_output, write_atomically
 from covenant.diagnostics import printable_data
 from covenant.pipeline import Evaluated
@@ -174,16 +182,8 @@ def _breaches_header(report: Mapping[str, Any], breaches: Sequence[Mapping[str, 
 
 @click.command()
 @click.argument("facts", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--rules", "rules_dir", default=None, type=click.Path(path_type=Path), help="The agreement's rule folder."
-)
-@click.option(
-    "--portfolio",
-    "portfolio_file",
-    default=None,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="A portfolio file (instead of --rules): every agreement's deadlines, each naming its agreement.",
-)
+@rules_option
+@portfolio_option("A portfolio file (instead of --rules): every agreement's deadlines, each naming its agreement.")
 @jobs_option("With --portfolio: worker processes.")
 @as_of_option("Count from this day (default: the latest fact's date).")
 @click.option(
@@ -198,9 +198,7 @@ def _breaches_header(report: Mapping[str, Any], breaches: Sequence[Mapping[str, 
 )
 @output_option
 @skip_invalid_option
-@click.option(
-    "--progress/--no-progress", "show", default=None, help="Progress on standard error (default: when a terminal)."
-)
+@progress_option
 def upcoming(
     facts: tuple[Path, ...],
     rules_dir: Path | None,
