@@ -246,3 +246,13 @@ def test_an_obligation_owed_to_the_party_of_a_role(tmp_path: Path) -> None:
     ]
     # 2020-07-31 + 120 days = 2020-11-28, a Saturday: due Monday 2020-11-30; delivered 2020-11-02.
     assert owed == [("agent", "fulfilled")]
+
+
+def test_a_figure_left_out_or_not_a_number_makes_the_test_a_review_not_a_zero() -> None:
+    """An optional figure left out is not 0: the measure cannot be computed, and the test is listed for review."""
+    window = [(as_date("2020-06-30"), Figures("m6", {"debt": "900"}))]
+    with pytest.raises(UndefinedMeasure, match="m6 gives no ebitda"):
+        Computation(window, periods_per_year=12).value(_rule().measure)
+    window = [(as_date("2020-06-30"), Figures("m6", {"debt": "900", "ebitda": "n/a"}))]
+    with pytest.raises(UndefinedMeasure, match="m6's ebitda is not a number: 'n/a'"):
+        Computation(window, periods_per_year=12).value(_rule().measure)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from covenant.calendar import Date, add_months, as_date, month_end
@@ -109,7 +109,7 @@ class Computation:
         total = Decimal(0)
         per_period = []
         for day, figures in rows:
-            amounts = [Decimal(str(figures.fields.get(name, 0))) for name in names]
+            amounts = [_figure(figures, name) for name in names]
             subtotal = sum(amounts, Decimal(0))
             total += subtotal
             shown_sum = " + ".join(map(str, amounts)) + (f" = {subtotal}" if len(amounts) > 1 else "")
@@ -120,6 +120,17 @@ class Computation:
         else:
             self.steps.append(f"{label} over {len(rows)} periods: {'; '.join(per_period)}; sum {total}")
         return total
+
+
+def _figure(figures: Figures, name: str) -> Decimal:
+    """One figure of one period's fact; a figure left out (an optional field) or not a number cannot be tested."""
+    value = figures.fields.get(name)
+    if value is None:
+        raise UndefinedMeasure(f"{figures.fact_id} gives no {name}")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise UndefinedMeasure(f"{figures.fact_id}'s {name} is not a number: {str(value)[:40]!r}") from None
 
 
 class Measures:
