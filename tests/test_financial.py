@@ -256,3 +256,40 @@ def test_a_figure_left_out_or_not_a_number_makes_the_test_a_review_not_a_zero() 
     window = [(as_date("2020-06-30"), Figures("m6", {"debt": "900", "ebitda": "n/a"}))]
     with pytest.raises(UndefinedMeasure, match="m6's ebitda is not a number: 'n/a'"):
         Computation(window, periods_per_year=12).value(_rule().measure)
+
+
+def test_a_test_month_or_step_date_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(ValidationError, match="starting"):
+        _rule(starting="2020-13")
+    with pytest.raises(ValidationError, match="2020-02-30 is not a calendar date"):
+        _rule(limit=None, limits=[{"from": "2020-02-30", "at_most": "3.5"}])
+
+
+def test_every_format_of_a_form_with_tests_shows_them() -> None:
+    """The Financial tests table in markdown and html, the measure columns in csv, the measure in the timeline."""
+    log, rules = ROOT / "facts" / "oil-dri-2020-2023.jsonl", ROOT / "rules" / "oil-dri-nppsa-2020"
+
+    def run(form: str) -> str:
+        result = CliRunner().invoke(main, ["check", str(log), "--rules", str(rules), "--format", form])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    assert "## Financial tests (28, 1 failed)" in run("markdown")
+    assert "| 2022-04-30 | 6A(1) | fixed-charges-coverage | 1.3293 (limit: at least 1.50) | waived |" in run("markdown")
+    html = run("html")
+    assert 'aria-label="Financial tests"' in html and "Tested: 1.3293 (limit: at least 1.50)" in html
+    header = run("csv").splitlines()[0].split(",")
+    assert header[header.index("discharged_by") + 1 : header.index("discharged_by") + 4] == [
+        "measure_value",
+        "measure_limit",
+        "measure_test",
+    ]
+
+
+def test_explain_words_a_default_rate_by_what_it_is() -> None:
+    log, rules = ROOT / "facts" / "oil-dri-2020-2023.jsonl", ROOT / "rules" / "oil-dri-nppsa-2020"
+    args = ["explain", str(log), "--rules", str(rules), "--rule", "default-rate", "--trigger", "election-2022-06-20"]
+    result = CliRunner().invoke(main, [*args, "--beneficiary", "pica"])
+    assert result.exit_code == 0, result.output
+    assert "the last day it continued" in result.stdout and "cured it, late" not in result.stdout
+    assert "owed to pica" in result.stdout

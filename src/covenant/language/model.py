@@ -27,10 +27,11 @@ these kinds of logic:
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, StrictInt, model_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator, model_validator
 
 from covenant.facts import MAX_AMOUNT
 from covenant.language.basics import FACT_NAME, MAX_DAYS, RULE_ID, Scalar, Strict
@@ -57,6 +58,9 @@ from covenant.language.terms import (  # noqa: F401
     ScheduledPayment,
     Survival,
 )
+
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+"""A month, YYYY-MM: a test's first and last period."""
 
 REFERENCE = re.compile(r"^(trigger(\.[a-z_]+)?|beneficiary|terms\.[a-z_]+|derived\.[a-z_]+)$")
 
@@ -425,6 +429,16 @@ class LimitStep(Limit):
     """From a test date on, this limit (and, if given, this many periods in the window): a limit that steps down."""
 
     from_: str = Field(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$", description="the first test date it applies to")
+
+    @field_validator("from_")
+    @classmethod
+    def _a_real_day(cls, value: str) -> str:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value} is not a calendar date") from None
+        return value
+
     window: StrictInt | None = Field(default=None, ge=1, le=120)
 
 
@@ -433,8 +447,8 @@ class FinancialTest(_RuleBase):
 
     kind: Literal["test"]
     every: Literal["month_end", "fiscal_quarter_end", "fiscal_year_end"] = Field(description="the test dates")
-    starting: str = Field(pattern=r"^\d{4}-\d{2}$", description="the first test period's month, YYYY-MM")
-    ending: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$", description="the last one's, YYYY-MM")
+    starting: str = Field(pattern=MONTH, description="the first test period's month, YYYY-MM")
+    ending: str | None = Field(default=None, pattern=MONTH, description="the last one's, YYYY-MM")
     figures: Figures
     window: StrictInt = Field(
         default=1, ge=1, le=120, description="figures' periods ending at the test date (4: four quarters)"
